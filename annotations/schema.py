@@ -1,0 +1,217 @@
+"""The pair record: one row per image pair, one Arrow schema, Hugging Face feature metadata.
+
+Image columns are stored as ``struct<bytes: binary, path: string>``, which is how the
+``datasets`` library stores its ``Image`` feature, so ``datasets.load_dataset("parquet", ...)``
+decodes them when the feature metadata travels in the Parquet schema.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field, fields
+from functools import lru_cache
+from typing import Any, Union
+
+import pyarrow as pa
+
+SCHEMA_VERSION = 1
+KNOWN_SCHEMA_VERSIONS = (1,)
+
+BENCHMARKS = ("omnidiff", "clevr_change", "clevr_dc", "spot_the_diff", "iedit")
+SPLITS = ("train", "val", "test")
+DOMAINS = ("render", "real")
+IMAGE_COLUMNS = ("image_before", "image_after", "mask_before", "mask_after")
+JSON_COLUMNS = ("scene_diff", "provenance")
+
+ImageLike = Union[bytes, "Image.Image", None]  # noqa: F821 - PIL is imported lazily
+
+_IMAGE_TYPE = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
+_BOX_TYPE = pa.struct(
+    [
+        ("image", pa.string()),
+        ("label", pa.string()),
+        ("x0", pa.int32()),
+        ("y0", pa.int32()),
+        ("x1", pa.int32()),
+        ("y1", pa.int32()),
+    ]
+)
+
+_FIELDS: list[pa.Field] = [
+    pa.field("pair_id", pa.string(), nullable=False),
+    pa.field("scene_id", pa.string(), nullable=False),
+    pa.field("benchmark", pa.string(), nullable=False),
+    pa.field("split", pa.string(), nullable=False),
+    pa.field("domain", pa.string(), nullable=False),
+    pa.field("setting", pa.string()),
+    pa.field("image_before", _IMAGE_TYPE),
+    pa.field("image_after", _IMAGE_TYPE),
+    pa.field("change_types", pa.list_(pa.string())),
+    pa.field("native_change_type", pa.string()),
+    pa.field("distractor", pa.bool_()),
+    pa.field("captions", pa.list_(pa.string())),
+    pa.field("mask_before", _IMAGE_TYPE),
+    pa.field("mask_after", _IMAGE_TYPE),
+    pa.field("boxes", pa.list_(_BOX_TYPE)),
+    pa.field("scene_diff", pa.string()),
+    pa.field("provenance", pa.string()),
+    pa.field("license", pa.string()),
+    pa.field("source", pa.string()),
+]
+
+COLUMNS: tuple[str, ...] = tuple(f.name for f in _FIELDS)
+METADATA_COLUMNS: tuple[str, ...] = tuple(c for c in COLUMNS if c not in IMAGE_COLUMNS)
+
+
+def hf_features_dict() -> dict[str, Any]:
+    """The ``datasets`` feature description of a pair record, as ``Features.to_dict()`` gives it."""
+    string = {"dtype": "string", "_type": "Value"}
+    i32 = {"dtype": "int32", "_type": "Value"}
+    image = {"_type": "Image"}
+    return {
+        "pair_id": string,
+        "scene_id": string,
+        "benchmark": string,
+        "split": string,
+        "domain": string,
+        "setting": string,
+        "image_before": image,
+        "image_after": image,
+        "change_types": {"feature": string, "_type": "List"},
+        "native_change_type": string,
+        "distractor": {"dtype": "bool", "_type": "Value"},
+        "captions": {"feature": string, "_type": "List"},
+        "mask_before": image,
+        "mask_after": image,
+        "boxes": {
+            "feature": {"image": string, "label": string, "x0": i32, "y0": i32, "x1": i32, "y1": i32},
+            "_type": "List",
+        },
+        "scene_diff": string,
+        "provenance": string,
+        "license": string,
+        "source": string,
+    }
+
+
+@lru_cache(maxsize=1)
+def arrow_schema() -> pa.Schema:
+    """The store schema, with the ``huggingface`` metadata key that ``datasets`` reads."""
+    meta = {
+        b"huggingface": json.dumps({"info": {"features": hf_features_dict()}}).encode(),
+        b"omnidiff": json.dumps({"schema_version": SCHEMA_VERSION}).encode(),
+    }
+    return pa.schema(_FIELDS, metadata=meta)
+
+
+def image_to_bytes(value: ImageLike) -> bytes | None:
+    """Encoded bytes as given; a PIL image is encoded as PNG (lossless, deterministic)."""
+    if value is None:
+        return None
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    if hasattr(value, "save"):
+        buf = io.BytesIO()
+        value.save(buf, format="PNG")
+        return buf.getvalue()
+    raise TypeError(f"image must be encoded bytes or a PIL image, not {type(value).__name__}")
+
+
+def _json_text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class Box:
+    image: str  # "before" or "after"
+    label: str
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+
+
+@dataclass
+class PairRecord:
+    """One before/after pair with its annotations (the columns of DESIGN.md)."""
+
+    pair_id: str
+    scene_id: str
+    benchmark: str
+    split: str
+    domain: str
+    image_before: ImageLike
+    image_after: ImageLike
+    captions: list[str] = field(default_factory=list)
+    change_types: list[str] = field(default_factory=list)
+    setting: str | None = None
+    native_change_type: str | None = None
+    distractor: bool = False
+    mask_before: ImageLike = None
+    mask_after: ImageLike = None
+    boxes: list[Box] | None = None
+    scene_diff: str | None = None
+    provenance: str = "{}"
+    license: str | None = None
+    source: str | None = None
+
+    def __post_init__(self) -> None:
+        self.scene_diff = _json_text(self.scene_diff)
+        self.provenance = _json_text(self.provenance) or "{}"
+        self.captions = list(self.captions)
+        self.change_types = list(self.change_types)
+        if self.boxes is not None:
+            self.boxes = [b if isinstance(b, Box) else Box(**b) for b in self.boxes]
+
+    @property
+    def provenance_dict(self) -> dict[str, Any]:
+        return json.loads(self.provenance or "{}")
+
+    @property
+    def scene_diff_dict(self) -> Any:
+        return json.loads(self.scene_diff) if self.scene_diff else None
+
+    def to_row(self) -> dict[str, Any]:
+        row: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in IMAGE_COLUMNS:
+                data = image_to_bytes(value)
+                value = None if data is None else {"bytes": data, "path": None}
+            elif f.name == "boxes" and value is not None:
+                value = [vars(b) for b in value]
+            row[f.name] = value
+        return row
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any], decode_images: bool = False) -> "PairRecord":
+        kwargs: dict[str, Any] = {}
+        for name in COLUMNS:
+            value = row.get(name)
+            if name in IMAGE_COLUMNS:
+                value = None if value is None else value.get("bytes")
+                if decode_images and value is not None:
+                    value = decode_image(value)
+            kwargs[name] = value
+        if kwargs["distractor"] is None:
+            kwargs["distractor"] = False
+        kwargs["captions"] = kwargs["captions"] or []
+        kwargs["change_types"] = kwargs["change_types"] or []
+        return cls(**kwargs)
+
+
+def decode_image(data: bytes):
+    """Decode encoded bytes into a loaded PIL image (raises on corrupt data)."""
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(data))
+    img.load()
+    return img
+
+
+def records_to_table(records: list[PairRecord]) -> pa.Table:
+    rows = [r.to_row() for r in records]
+    return pa.Table.from_pylist(rows, schema=arrow_schema())

@@ -1,0 +1,1 @@
+"""Pair generators: synthetic/ (Blender renders) and real/ (photos, videos, time-lapses)."""

@@ -1,0 +1,1 @@
+"""Leaderboard tables (md, csv, latex, html) and plots from harness result files."""
