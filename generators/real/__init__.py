@@ -1,0 +1,1 @@
+"""Real-world pairs: photos, videos, time-lapses; alignment and change proposals."""

@@ -1,0 +1,1 @@
+"""Synthetic pairs rendered with Blender (bpy imported only by the renderer module)."""

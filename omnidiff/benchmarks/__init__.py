@@ -1,0 +1,1 @@
+"""Benchmark loaders and their scoring protocols, one module each."""

@@ -1,0 +1,1 @@
+"""The evaluation harness: run a model over benchmarks, cache, score, write results."""

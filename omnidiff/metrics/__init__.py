@@ -1,0 +1,1 @@
+"""Caption metrics as pycocoevalcap 1.2 computes them, with fast exact subsets."""

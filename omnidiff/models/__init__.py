@@ -1,0 +1,1 @@
+"""Captioning models: the interface, the lazy registry and the bundled models."""
