@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from annotations.errors import StoreError
 from annotations.schema import (
+    IMAGE_COLUMNS,
     METADATA_COLUMNS,
     SCHEMA_VERSION,
     SPLITS,
@@ -32,6 +33,7 @@ from annotations.schema import (
 )
 
 MANIFEST = "omnidiff.json"
+ANNOTATION_LOG = "annotations/log.jsonl"  # human annotations, append-only (annotations/annotation_log.py)
 DATA_DIR = "data"
 LOCK = ".omnidiff.lock"
 ROW_GROUP_ROWS = 64
@@ -63,6 +65,26 @@ def write_atomic(path: Path, data: bytes) -> None:
     _fsync_dir(path.parent)
 
 
+def write_parquet(table: pa.Table, sink) -> None:
+    """Write a shard: PNG/JPEG bytes are stored uncompressed (they are compressed already, and
+    zstd on them costs 4x in write and read time for nothing); metadata columns use zstd."""
+    compression: dict[str, str] = {}
+    for name in table.column_names:
+        if name in IMAGE_COLUMNS:
+            compression[f"{name}.bytes"] = "none"
+            compression[f"{name}.path"] = "zstd"
+        elif name == "boxes":
+            for leaf in ("image", "label", "x0", "y0", "x1", "y1"):
+                compression[f"boxes.list.element.{leaf}"] = "zstd"
+        elif name in ("change_types", "captions"):
+            compression[f"{name}.list.element"] = "zstd"
+        else:
+            compression[name] = "zstd"
+    dictionary = [c for c in ("scene_id", "benchmark", "split", "domain", "setting", "native_change_type", "license", "source")
+                  if c in table.column_names]
+    pq.write_table(table, sink, row_group_size=ROW_GROUP_ROWS, compression=compression, use_dictionary=dictionary)
+
+
 def count_rows(table: pa.Table) -> dict[str, Any]:
     """Counts kept in the manifest: total and by split, domain and change type."""
     cols = table.select(["split", "domain", "change_types"]).to_pydict()
@@ -75,6 +97,28 @@ def count_rows(table: pa.Table) -> dict[str, Any]:
         "domain": dict(sorted(Counter(cols["domain"]).items())),
         "change_type": dict(sorted(by_type.items())),
     }
+
+
+SHARD_IMAGE_BYTES = 1 << 30
+
+
+def _image_bytes(rec: PairRecord) -> int:
+    return sum(len(v) for v in (rec.image_before, rec.image_after, rec.mask_before, rec.mask_after)
+               if isinstance(v, (bytes, bytearray)))
+
+
+def _chunks_by_image_bytes(records: list[PairRecord]) -> list[list[PairRecord]]:
+    """Split one append into shards of at most ~1 GiB of image bytes (Arrow binary offsets are int32)."""
+    chunks: list[list[PairRecord]] = [[]]
+    size = 0
+    for rec in records:
+        n = _image_bytes(rec)
+        if chunks[-1] and size + n > SHARD_IMAGE_BYTES:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(rec)
+        size += n
+    return chunks
 
 
 class Store:
@@ -174,7 +218,29 @@ class Store:
         columns: list[str] | None = None,
         pair_ids: set[str] | None = None,
     ) -> Iterator[PairRecord]:
-        """Records in store order, streamed a row group at a time."""
+        """Records in store order, streamed a row group at a time.
+
+        Human annotations made with ``omnidiff annotate`` (an append-only log beside the shards)
+        are applied on read: the latest entry of a pair gives its captions and change types.
+        """
+        overlay = self._annotation_overlay()
+        for rec in self._stored_records(split, decode_images, columns, pair_ids):
+            entry = overlay.get(rec.pair_id)
+            if entry is not None:
+                rec.captions = list(entry["captions"])
+                rec.change_types = list(entry["change_types"])
+            yield rec
+
+    def _annotation_overlay(self) -> dict[str, dict[str, Any]]:
+        if not (self.root / ANNOTATION_LOG).is_file():
+            return {}
+        from annotations.annotation_log import AnnotationLog
+
+        return AnnotationLog(self.root).latest()
+
+    def _stored_records(
+        self, split: str | None, decode_images: bool, columns: list[str] | None, pair_ids: set[str] | None
+    ) -> Iterator[PairRecord]:
         for path in self._shard_paths(split):
             try:
                 pf = pq.ParquetFile(path)
@@ -254,14 +320,15 @@ class Store:
                 by_split.setdefault(rec.split, []).append(rec)
             seq = len(self.manifest["shards"])
             written: list[tuple[Path, Path, ShardInfo, pa.Table]] = []
-            for split, recs in by_split.items():
+            chunks = [(split, chunk) for split, recs in by_split.items() for chunk in _chunks_by_image_bytes(recs)]
+            for split, recs in chunks:
                 table = records_to_table(recs)
                 rel = f"{DATA_DIR}/{split}-{seq:05d}.parquet"
                 seq += 1
                 final = self.root / rel
                 tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex}.tmp")
                 with open(tmp, "wb") as fh:
-                    pq.write_table(table, fh, row_group_size=ROW_GROUP_ROWS, compression="zstd")
+                    write_parquet(table, fh)
                     fh.flush()
                     os.fsync(fh.fileno())
                 written.append((tmp, final, ShardInfo(rel, split, table.num_rows), table))
