@@ -1,0 +1,326 @@
+"""The annotation web server: a small JSON API and one static page, on 127.0.0.1 only.
+
+Why the standard library: the page is used by one or two people on one machine, and every save must
+be acknowledged only after it is on disk. A save is a POST that appends one line to the store's
+annotation log (fsync'd) before the response is sent; the page shows "saved" only on that response.
+Two annotators (or two tabs) on one pair both land in the history; the later save wins on read and
+the page that saved second is told that someone else saved in between.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import mimetypes
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pyarrow.parquet as pq
+
+from annotations.annotation_log import AnnotationError, AnnotationLog
+from annotations.errors import OmniDiffError
+from annotations.store import Store
+from annotations.taxonomy import TAXONOMY
+
+STATIC = Path(__file__).resolve().parent / "static"
+STATIC_FILES = ("index.html", "app.js", "style.css")
+HOST = "127.0.0.1"
+MAX_BODY = 256 * 1024
+MAX_CAPTION_CHARS = 5000
+GUIDELINES = (
+    "Describe every semantic change: what object changed, where it is (left/right, near what) and how "
+    "(colour, size, position, count, text, pose...).",
+    "Ignore irrelevant changes: noise, compression, slight camera shake, small global lighting flicker.",
+    "Aim for about 60 words in plain sentences; name objects precisely (a red mug, not a thing).",
+    "Tick every change type that applies; tick none if nothing semantic changed.",
+    "The red overlay is a machine proposal, not ground truth: check it against the images.",
+)
+
+
+class UnknownPair(OmniDiffError):
+    """A request names a pair that is not in the store."""
+
+
+@dataclass(frozen=True)
+class RowRef:
+    shard: Path
+    row_group: int
+    row: int
+
+
+class PairIndex:
+    """Where each pair's row lives, so one image is read without decoding the whole store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.refs: dict[str, RowRef] = {}
+        self.meta: dict[str, dict[str, Any]] = {}
+        self.order: list[str] = []
+        self._files: dict[Path, pq.ParquetFile] = {}
+        self._lock = threading.Lock()
+        cols = ["pair_id", "scene_id", "split", "setting", "captions", "change_types", "provenance"]
+        for shard in store.shards:
+            path = store.root / shard.file
+            pf = self._file(path)
+            for rg in range(pf.num_row_groups):
+                table = pf.read_row_group(rg, columns=cols + ["mask_after"])
+                has_mask = table.column("mask_after").is_valid().to_pylist()
+                for row, (values, masked) in enumerate(zip(table.select(cols).to_pylist(), has_mask)):
+                    pid = values["pair_id"]
+                    self.refs[pid] = RowRef(path, rg, row)
+                    values["has_mask"] = bool(masked)
+                    self.meta[pid] = values
+                    self.order.append(pid)
+
+    def _file(self, path: Path) -> pq.ParquetFile:
+        if path not in self._files:
+            self._files[path] = pq.ParquetFile(path)
+        return self._files[path]
+
+    def image(self, pair_id: str, column: str) -> bytes | None:
+        ref = self.refs[pair_id]
+        with self._lock:
+            table = self._file(ref.shard).read_row_group(ref.row_group, columns=[column])
+        value = table.column(column)[ref.row].as_py()
+        return None if value is None else value.get("bytes")
+
+
+def mask_overlay(mask_png: bytes) -> bytes:
+    """The proposed mask as a translucent red PNG to lay over the after image."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(mask_png)) as img:
+        alpha = img.convert("L").point(lambda v: 150 if v > 0 else 0)
+    overlay = Image.new("RGBA", alpha.size, (255, 30, 30, 0))
+    overlay.putalpha(alpha)
+    buf = io.BytesIO()
+    overlay.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def image_type(data: bytes) -> str:
+    if data.startswith(b"\x89PNG"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8"):
+        return "image/jpeg"
+    return "application/octet-stream"
+
+
+class AnnotateService:
+    """The logic behind the API, separate from HTTP so that it reads plainly."""
+
+    def __init__(self, root: Path, annotator: str | None = None) -> None:
+        self.store = Store.open(root)
+        self.log = AnnotationLog(self.store.root)
+        self.pairs = PairIndex(self.store)
+        self.default_annotator = annotator or ""
+        self._overlays: dict[str, bytes] = {}
+
+    def meta(self) -> dict[str, Any]:
+        return {
+            "store": self.store.name,
+            "pairs": len(self.pairs.order),
+            "annotator": self.default_annotator,
+            "change_types": [
+                {"key": k, "definition": TAXONOMY[k].definition, "verbs": list(TAXONOMY[k].verbs)} for k in TAXONOMY.core_keys
+            ],
+            "guidelines": list(GUIDELINES),
+        }
+
+    def queue(self) -> dict[str, Any]:
+        by_pair: dict[str, set[str]] = {}
+        for entry in self.log.entries():
+            by_pair.setdefault(entry["pair_id"], set()).add(entry["annotator"])
+        items = []
+        for pid in self.pairs.order:
+            meta = self.pairs.meta[pid]
+            items.append({"pair_id": pid, "scene_id": meta["scene_id"], "split": meta["split"],
+                          "annotated": pid in by_pair, "annotators": sorted(by_pair.get(pid, ()))})
+        items.sort(key=lambda i: i["annotated"])  # stable: unannotated first, store order within
+        return {"pairs": items, "progress": self.log.progress(self.pairs.order)}
+
+    def pair(self, pair_id: str) -> dict[str, Any]:
+        meta = self.pairs.meta[pair_id]
+        history = self.log.history(pair_id)
+        latest = max(history, key=lambda e: e.get("seq", -1)) if history else None
+        provenance = json.loads(meta["provenance"] or "{}")
+        return {
+            "pair_id": pair_id,
+            "scene_id": meta["scene_id"],
+            "split": meta["split"],
+            "setting": meta["setting"],
+            "captions": list(latest["captions"]) if latest else list(meta["captions"] or []),
+            "change_types": list(latest["change_types"]) if latest else list(meta["change_types"] or []),
+            "stored": {"captions": meta["captions"] or [], "change_types": meta["change_types"] or []},
+            "latest_seq": latest.get("seq") if latest else None,
+            "history": history,
+            "has_mask": meta["has_mask"],
+            "mask_is_proposed": provenance.get("mask") == "proposed",
+            "transform": provenance.get("transform"),
+        }
+
+    def image(self, pair_id: str, which: str) -> bytes | None:
+        if which == "mask":
+            if pair_id not in self._overlays:
+                data = self.pairs.image(pair_id, "mask_after")
+                if data is None:
+                    return None
+                self._overlays[pair_id] = mask_overlay(data)
+            return self._overlays[pair_id]
+        return self.pairs.image(pair_id, {"before": "image_before", "after": "image_after"}[which])
+
+    def save(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Validate and append one annotation; returns it (with seq) and any save made in between."""
+        if not isinstance(body, dict):
+            raise AnnotationError("the request body must be a JSON object")
+        pair_id = body.get("pair_id")
+        if pair_id not in self.pairs.meta:
+            raise UnknownPair(f"no pair {pair_id!r} in this store")
+        types = body.get("change_types")
+        if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
+            raise AnnotationError("change_types must be a list of strings")
+        keys = sorted(set(TAXONOMY.resolve_all(types)), key=TAXONOMY.keys.index)
+        captions = body.get("captions")
+        if not isinstance(captions, list) or not all(isinstance(c, str) for c in captions):
+            raise AnnotationError("captions must be a list of strings")
+        captions = [c.strip() for c in captions if c.strip()]
+        if any(len(c) > MAX_CAPTION_CHARS for c in captions):
+            raise AnnotationError(f"a caption is longer than {MAX_CAPTION_CHARS} characters")
+        annotator = body.get("annotator")
+        if not isinstance(annotator, str) or not annotator.strip():
+            raise AnnotationError("enter your annotator name before saving")
+        based_on = body.get("based_on_seq")
+        client = str(body.get("client_id") or "")[:64]
+        entry = self.log.append({
+            "pair_id": pair_id, "annotator": annotator.strip()[:64], "captions": captions, "change_types": keys,
+            "client_id": client, "based_on_seq": based_on if isinstance(based_on, int) else None, "tool": "omnidiff annotate",
+        })
+        floor = based_on if isinstance(based_on, int) else 0
+        between = [
+            e for e in self.log.history(pair_id)
+            if floor < e.get("seq", -1) < entry["seq"] and e.get("client_id") != client
+        ]
+        return {"ok": True, "entry": entry, "saved_by_others_since_load": between}
+
+
+def make_handler(service: AnnotateService, port_ref: list[int]) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "omnidiff-annotate"
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet: the terminal shows the URL only
+            return
+
+        def _host_ok(self) -> bool:
+            """Refuse other Host names (DNS rebinding): only the loopback address and localhost."""
+            host = (self.headers.get("Host") or "").lower()
+            return host in {f"127.0.0.1:{port_ref[0]}", f"localhost:{port_ref[0]}"}
+
+        def _send(self, status: int, body: bytes, ctype: str, cache: bool = False) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "max-age=3600" if cache else "no-store")
+            self.send_header("X-Content-Type-Options", "nosniff")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _json(self, status: int, data: Any) -> None:
+            self._send(status, json.dumps(data, ensure_ascii=False).encode("utf-8"), "application/json; charset=utf-8")
+
+        def _error(self, status: int, message: str) -> None:
+            self._json(status, {"ok": False, "error": message})
+
+        def do_GET(self) -> None:  # noqa: N802 - the http.server name
+            if not self._host_ok():
+                return self._error(HTTPStatus.FORBIDDEN, "bad Host header")
+            url = urlsplit(self.path)
+            query = {k: v[0] for k, v in parse_qs(url.query).items()}
+            try:
+                if url.path in ("/", "/index.html"):
+                    return self._send(200, (STATIC / "index.html").read_bytes(), "text/html; charset=utf-8")
+                if url.path == "/favicon.ico":
+                    return self._send(204, b"", "image/x-icon")
+                if url.path.startswith("/static/"):
+                    name = url.path[len("/static/"):]
+                    if name not in STATIC_FILES:
+                        return self._error(404, "no such file")
+                    ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"
+                    return self._send(200, (STATIC / name).read_bytes(), f"{ctype}; charset=utf-8")
+                if url.path == "/api/meta":
+                    return self._json(200, service.meta())
+                if url.path == "/api/queue":
+                    return self._json(200, service.queue())
+                if url.path == "/api/pair":
+                    return self._json(200, service.pair(query.get("id", "")))
+                if url.path == "/api/image":
+                    which = query.get("which", "")
+                    if which not in ("before", "after", "mask"):
+                        return self._error(400, "which must be before, after or mask")
+                    data = service.image(query.get("id", ""), which)
+                    if data is None:
+                        return self._error(404, "this pair has no mask")
+                    return self._send(200, data, image_type(data), cache=True)
+                return self._error(404, "no such page")
+            except KeyError:
+                return self._error(404, f"no pair {query.get('id', '')!r} in this store")
+
+        def do_POST(self) -> None:  # noqa: N802
+            if not self._host_ok():
+                return self._error(HTTPStatus.FORBIDDEN, "bad Host header")
+            if urlsplit(self.path).path != "/api/annotations":
+                return self._error(404, "no such endpoint")
+            if not (self.headers.get("Content-Type") or "").startswith("application/json"):
+                return self._error(415, "send JSON (Content-Type: application/json)")
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                return self._error(400, "bad Content-Length")
+            if length <= 0 or length > MAX_BODY:
+                return self._error(413, f"body must be 1..{MAX_BODY} bytes")
+            try:
+                body = json.loads(self.rfile.read(length))
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                return self._error(400, "body is not valid JSON")
+            try:
+                result = service.save(body)
+            except UnknownPair as exc:
+                return self._error(404, str(exc))
+            except OmniDiffError as exc:
+                return self._error(400, str(exc))
+            except OSError as exc:  # disk full, permissions: the save did not happen, say so
+                return self._error(500, f"not saved: {exc.strerror or exc}")
+            return self._json(200, result)
+
+    return Handler
+
+
+def make_server(root: Path, port: int = 0, annotator: str | None = None) -> ThreadingHTTPServer:
+    """A server bound to 127.0.0.1 (``port=0`` picks a free port; read it from ``server.server_address``)."""
+    service = AnnotateService(Path(root), annotator)
+    port_ref = [port]
+    try:
+        server = ThreadingHTTPServer((HOST, port), make_handler(service, port_ref))
+    except OSError as exc:
+        raise OmniDiffError(f"cannot listen on {HOST}:{port} ({exc.strerror or exc}); choose another --port") from None
+    server.daemon_threads = True
+    port_ref[0] = server.server_address[1]
+    return server
+
+
+def serve(root: Path, port: int = 8765, annotator: str | None = None, announce: Callable[[str], None] = print) -> None:
+    """Serve until interrupted."""
+    server = make_server(root, port, annotator)
+    announce(f"http://{HOST}:{server.server_address[1]}/")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()

@@ -1,0 +1,218 @@
+"""Human annotations as an append-only JSON-lines log beside the shards (``<store>/annotations/log.jsonl``).
+
+Why a log and not a rewrite of the Parquet shards: every keystroke an annotator saves must survive a
+crash, a closed tab or a second annotator saving the same pair, and nothing may be overwritten
+silently. Each save is one line, appended with ``O_APPEND`` under an exclusive ``flock`` and fsync'd
+before it is acknowledged. Readers take the latest entry of a pair (by sequence number); the full
+history stays in the file. A writer killed mid-line leaves a torn last line, which readers skip and the
+next writer terminates before appending its own line.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from itertools import combinations
+from pathlib import Path
+from typing import Any, Iterable
+
+from annotations.errors import OmniDiffError
+
+LOG_RELPATH = Path("annotations") / "log.jsonl"
+REQUIRED_KEYS = ("pair_id", "annotator", "captions", "change_types")
+_TAIL_BYTES = 1 << 16
+
+
+class AnnotationError(OmniDiffError):
+    """An annotation entry that cannot be recorded as given."""
+
+
+@dataclass
+class LogScan:
+    """What a full read of the log found: good entries and how many lines were unreadable."""
+
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    torn_lines: int = 0
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def check_entry(entry: dict[str, Any]) -> dict[str, Any]:
+    """Validate the contract fields; returns a shallow copy with lists normalised."""
+    if not isinstance(entry, dict):
+        raise AnnotationError("an annotation entry must be a JSON object")
+    missing = [k for k in REQUIRED_KEYS if k not in entry]
+    if missing:
+        raise AnnotationError(f"annotation entry lacks {', '.join(missing)}")
+    out = dict(entry)
+    for key in ("pair_id", "annotator"):
+        if not isinstance(out[key], str) or not out[key].strip():
+            raise AnnotationError(f"annotation entry: {key} must be a non-empty string")
+    for key in ("captions", "change_types"):
+        value = out[key]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise AnnotationError(f"annotation entry: {key} must be a list of strings")
+        out[key] = list(value)
+    return out
+
+
+def _parse_line(line: bytes) -> dict[str, Any] | None:
+    try:
+        obj = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    if not isinstance(obj, dict) or any(k not in obj for k in REQUIRED_KEYS):
+        return None
+    return obj
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _last_seq(fd: int) -> int:
+    """The sequence number of the last complete entry (0 when none); reads only the file's tail."""
+    size = os.fstat(fd).st_size
+    if size == 0:
+        return 0
+    start = max(0, size - _TAIL_BYTES)
+    tail = os.pread(fd, size - start, start)
+    for line in reversed(tail.split(b"\n")):
+        entry = _parse_line(line) if line.strip() else None
+        if entry is not None and isinstance(entry.get("seq"), int):
+            return entry["seq"]
+    if start > 0:  # unusually long lines: fall back to a full scan
+        return max((e.get("seq", 0) for e in AnnotationLog._scan_bytes(os.pread(fd, size, 0)).entries), default=0)
+    return 0
+
+
+def jaccard(a: Iterable[str], b: Iterable[str]) -> float:
+    sa, sb = set(a), set(b)
+    if not sa and not sb:
+        return 1.0
+    return len(sa & sb) / len(sa | sb)
+
+
+class AnnotationLog:
+    """The append-only annotation log of one store."""
+
+    def __init__(self, store_root: str | os.PathLike) -> None:
+        self.root = Path(store_root)
+        self.path = self.root / LOG_RELPATH
+
+    # -- writing -------------------------------------------------------------------------------
+    def append(self, entry: dict[str, Any]) -> dict[str, Any]:
+        """Record one entry durably; returns it as stored (with ``seq`` and ``time``).
+
+        Returns only after the line is fsync'd, so an acknowledgement means the entry survives a crash.
+        """
+        rec = check_entry(entry)
+        rec.setdefault("time", utc_now())
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                rfd = os.open(self.path, os.O_RDONLY)
+                try:
+                    size = os.fstat(rfd).st_size
+                    needs_newline = size > 0 and os.pread(rfd, 1, size - 1) != b"\n"
+                    rec["seq"] = _last_seq(rfd) + 1
+                finally:
+                    os.close(rfd)
+                line = json.dumps(rec, ensure_ascii=False, sort_keys=True).encode("utf-8") + b"\n"
+                _write_all(fd, (b"\n" if needs_newline else b"") + line)
+                os.fsync(fd)
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+        return rec
+
+    # -- reading -------------------------------------------------------------------------------
+    @staticmethod
+    def _scan_bytes(data: bytes) -> LogScan:
+        scan = LogScan()
+        for line in data.split(b"\n"):
+            if not line.strip():
+                continue
+            entry = _parse_line(line)
+            if entry is None:
+                scan.torn_lines += 1
+            else:
+                scan.entries.append(entry)
+        return scan
+
+    def scan(self) -> LogScan:
+        if not self.path.is_file():
+            return LogScan()
+        return self._scan_bytes(self.path.read_bytes())
+
+    def entries(self) -> list[dict[str, Any]]:
+        """All readable entries in file order; a torn (partly written) line is skipped."""
+        return self.scan().entries
+
+    def latest(self) -> dict[str, dict[str, Any]]:
+        """The current annotation of each pair: the entry with the highest sequence number wins."""
+        best: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
+        for line_no, entry in enumerate(self.entries()):
+            seq = entry.get("seq")
+            key = (seq if isinstance(seq, int) else -1, line_no)
+            pid = entry["pair_id"]
+            if pid not in best or key > best[pid][0]:
+                best[pid] = (key, entry)
+        return {pid: entry for pid, (_, entry) in best.items()}
+
+    def history(self, pair_id: str) -> list[dict[str, Any]]:
+        """Every entry of one pair, oldest first."""
+        return [e for e in self.entries() if e["pair_id"] == pair_id]
+
+    def progress(self, pair_ids: Iterable[str]) -> dict[str, Any]:
+        """Annotation progress over the given pairs and agreement where two or more annotators labelled a pair.
+
+        Agreement compares each annotator's latest change-type set on a pair: mean pairwise Jaccard
+        (two empty sets agree fully) and the share of pairs on which all annotators gave the same set.
+        """
+        wanted = list(dict.fromkeys(pair_ids))
+        wanted_set = set(wanted)
+        per_pair: dict[str, dict[str, dict[str, Any]]] = {}
+        annotators: Counter[str] = Counter()
+        scan = self.scan()
+        for entry in scan.entries:
+            pid = entry["pair_id"]
+            if pid not in wanted_set:
+                continue
+            per_pair.setdefault(pid, {})[entry["annotator"]] = entry  # later lines replace earlier ones
+        for by_annotator in per_pair.values():
+            annotators.update(by_annotator.keys())
+        multi = {pid: v for pid, v in per_pair.items() if len(v) >= 2}
+        jaccards: list[float] = []
+        exact = 0
+        for by_annotator in multi.values():
+            sets = [set(e["change_types"]) for e in by_annotator.values()]
+            pair_scores = [jaccard(a, b) for a, b in combinations(sets, 2)]
+            jaccards.append(sum(pair_scores) / len(pair_scores))
+            exact += all(s == sets[0] for s in sets)
+        annotated = len(per_pair)
+        return {
+            "pairs": len(wanted),
+            "annotated": annotated,
+            "unannotated": len(wanted) - annotated,
+            "with_two_or_more_annotators": len(multi),
+            "annotators": dict(sorted(annotators.items())),
+            "agreement": {
+                "pairs": len(multi),
+                "mean_jaccard": round(sum(jaccards) / len(jaccards), 4) if jaccards else None,
+                "exact_match_rate": round(exact / len(multi), 4) if multi else None,
+            },
+            "torn_lines": scan.torn_lines,
+        }
