@@ -27,12 +27,24 @@ class ModelParam:
     type: type = str
     default: Any = None
     help: str = ""
+    affects_output: bool = True  # False for concurrency, timeouts, batch size: kept out of the cache key
+
+
+@dataclass(frozen=True)
+class EvalContext:
+    """What the harness tells a model about the run: the benchmark, its store, a cache folder."""
+
+    benchmark: str
+    split: str
+    store_root: Any  # pathlib.Path of the store the pairs come from
+    cache_dir: Any  # pathlib.Path where a model may keep fitted state between runs
 
 
 class CaptionModel(ABC):
     """Subclasses implement ``caption``; options arrive as keyword arguments already checked."""
 
     params: ClassVar[tuple[ModelParam, ...]] = ()
+    version: ClassVar[str] = "1"  # bump when the same options give different captions
 
     def __init__(self, **options: Any) -> None:
         self.options = options
@@ -40,6 +52,9 @@ class CaptionModel(ABC):
     @abstractmethod
     def caption(self, batch: list[CaptionRequest]) -> list[str]:
         """Return one caption per request, in order (an empty string when the model says nothing)."""
+
+    def prepare(self, context: "EvalContext") -> None:
+        """Called by the harness once per benchmark before captioning (e.g. to fit on its train split)."""
 
     def weights_identity(self) -> str:
         """What identifies the weights for the cache (a hash, a revision); '' when there are none."""

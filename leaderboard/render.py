@@ -1,0 +1,33 @@
+"""Pick the renderer for a format and write (or return) the result."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from annotations.errors import OmniDiffError
+from leaderboard.board import build_board
+
+FORMATS = ("md", "csv", "latex", "html")
+
+
+def render_leaderboard(results: Path, fmt: str = "md", include_reported: bool = True, examples: int = 3) -> str:
+    if fmt not in FORMATS:
+        raise OmniDiffError(f"unknown leaderboard format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    board = build_board(results, include_reported=include_reported)
+    if not board.views:
+        raise OmniDiffError(f"{results}: no scores.json files and no reported rows to show")
+    if fmt == "html":
+        from leaderboard.html_page import to_html
+
+        return to_html(board, examples=examples)
+    from leaderboard import tables
+
+    return {"md": tables.to_markdown, "csv": tables.to_csv, "latex": tables.to_latex}[fmt](board)
+
+
+def write_leaderboard(text: str, out: Path) -> None:
+    from omnidiff.harness.results import write_text_atomic
+
+    if out.is_dir():
+        raise OmniDiffError(f"{out}: is a folder; give a file name for --out")
+    write_text_atomic(out, text)

@@ -1,0 +1,215 @@
+"""``omnidiff eval``: run one model over benchmarks, cached and resumable, then score and write results.
+
+For each benchmark: read the pairs of the split from the store (metadata only), ask the cache for
+what is already captioned, caption the rest in batches (images decoded a batch at a time, each
+batch committed to the cache as it arrives), write ``predictions.jsonl`` in store order and score
+it with the benchmark's protocol into ``scores.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from annotations.errors import OmniDiffError
+from omnidiff.harness.cache import PredictionCache
+from omnidiff.harness.prompts import prompt_for
+from omnidiff.harness.results import RUN, PREDICTIONS, SCORES, predictions_text, result_dir, write_text_atomic
+
+CACHE_FILE = ".cache/predictions.sqlite"
+MODEL_STATE_DIR = ".cache/models"
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """Everything ``omnidiff eval`` was asked."""
+
+    model: str
+    data: Path
+    model_args: dict[str, str] = field(default_factory=dict)
+    benchmarks: tuple[str, ...] = ()  # empty: every benchmark the store holds in the split
+    split: str = "test"
+    limit: int | None = None
+    results: Path = Path("results")
+    batch_size: int = 8
+    spice: bool = True
+    name: str | None = None  # results folder name; the model name by default
+    progress: bool = True
+
+
+@dataclass
+class BenchmarkOutcome:
+    benchmark: str
+    split: str
+    folder: Path
+    n: int
+    computed: int
+    cached: int
+    empty: int
+    scores: dict[str, Any]
+
+
+def _benchmark_key(name: str) -> str:
+    return name.strip().lower().replace("-", "_")
+
+
+def _store_pairs(store, split: str) -> dict[str, list]:
+    """Metadata records of a split (no images), grouped by benchmark, in store order."""
+    from annotations import METADATA_COLUMNS
+
+    grouped: dict[str, list] = {}
+    for rec in store.records(split=split, columns=list(METADATA_COLUMNS)):
+        grouped.setdefault(rec.benchmark, []).append(rec)
+    return grouped
+
+
+def _progress(enabled: bool):
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
+    from rich.text import Text
+
+    class PairsPerSecond(ProgressColumn):
+        def render(self, task) -> Text:
+            computed = task.completed - task.fields.get("cached", 0)
+            elapsed = task.finished_time if task.finished else task.elapsed
+            if not computed or not elapsed:
+                return Text("- pairs/s", style="progress.data.speed")
+            return Text(f"{computed / elapsed:.1f} pairs/s", style="progress.data.speed")
+
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), PairsPerSecond(), TimeRemainingColumn(),
+        console=Console(stderr=True), disable=not enabled,
+    )
+
+
+def _caption_missing(
+    loaded, store, split: str, todo: list[str], prompt: str, batch_size: int,
+    save: Callable[[dict[str, str]], None], progress, task,
+) -> None:
+    """Caption ``todo`` in store order; each batch is saved before the next starts."""
+    from annotations.schema import decode_image
+    from omnidiff.models.base import CaptionRequest
+
+    def flush(batch: list) -> None:
+        requests = [CaptionRequest(r.pair_id, decode_image(r.image_before).convert("RGB"),
+                                   decode_image(r.image_after).convert("RGB"), prompt) for r in batch]
+        captions = loaded.model.caption(requests)
+        if not isinstance(captions, list) or len(captions) != len(requests):
+            raise OmniDiffError(f"model {loaded.manifest.name} returned {len(captions)} captions for {len(requests)} pairs")
+        save({r.pair_id: ("" if c is None else str(c)) for r, c in zip(batch, captions)})
+        progress.advance(task, len(batch))
+
+    wanted = set(todo)
+    batch: list = []
+    for rec in store.records(split=split, pair_ids=wanted):
+        if rec.image_before is None or rec.image_after is None:
+            raise OmniDiffError(f"pair {rec.pair_id}: missing image in {store.root}")
+        batch.append(rec)
+        if len(batch) >= batch_size:
+            flush(batch)
+            batch = []
+    if batch:
+        flush(batch)
+
+
+def output_settings(loaded) -> dict[str, Any]:
+    """The generation settings of the cache key: the options that change what the model says."""
+    params = {p.name: p for p in type(loaded.model).params}
+    return {k: v for k, v in sorted(loaded.options.items()) if getattr(params.get(k), "affects_output", True)}
+
+
+def run_eval(config: EvalConfig) -> list[BenchmarkOutcome]:
+    from annotations import Store
+    from omnidiff import __version__
+    from omnidiff.benchmarks import get_benchmark
+    from omnidiff.metrics import score_captions
+    from omnidiff.models.base import EvalContext
+    from omnidiff.models.registry import load_model, model_fingerprint
+
+    if config.limit is not None and config.limit < 1:
+        raise OmniDiffError("--limit must be at least 1")
+    if config.batch_size < 1:
+        raise OmniDiffError("--batch-size must be at least 1")
+    store = Store.open(config.data)
+    by_benchmark = _store_pairs(store, config.split)
+    names = [_benchmark_key(b) for b in config.benchmarks] or sorted(by_benchmark)
+    if not names:
+        raise OmniDiffError(f"{config.data}: no pairs in split {config.split!r}")
+    benchmarks = {name: get_benchmark(name) for name in names}  # unknown names fail before any work
+    for name in names:
+        if not by_benchmark.get(benchmarks[name].name):
+            held = ", ".join(sorted(by_benchmark)) or "none"
+            raise OmniDiffError(
+                f"{config.data}: no {benchmarks[name].name} pairs in split {config.split!r} (benchmarks there: {held})"
+            )
+
+    loaded = load_model(config.model, config.model_args)
+    run_name = config.name or config.model
+    cache = PredictionCache(Path(config.results) / CACHE_FILE)
+    outcomes = []
+    try:
+        for name in names:
+            bench = benchmarks[name]
+            records = by_benchmark[bench.name]
+            total_available = len(records)
+            if config.limit is not None:
+                records = records[: config.limit]
+            ids = [r.pair_id for r in records]
+            references = {r.pair_id: bench.references(r) for r in records}
+            subsets = bench.subsets(records)
+            prompt = prompt_for(bench.name)
+            loaded.model.prepare(EvalContext(bench.name, config.split, store.root, Path(config.results) / MODEL_STATE_DIR))
+            fingerprint = model_fingerprint(loaded.manifest, loaded.model, loaded.options)
+            settings = output_settings(loaded)
+            captions = cache.get_many(fingerprint, bench.name, prompt, settings, ids)
+            cached = len(captions)
+            todo = [pid for pid in ids if pid not in captions]
+
+            def save(new: dict[str, str]) -> None:
+                cache.put_many(fingerprint, bench.name, prompt, settings, new)
+                captions.update(new)
+
+            with _progress(config.progress) as progress:
+                task = progress.add_task(f"{run_name} {bench.name}/{config.split}", total=len(ids), completed=cached, cached=cached)
+                _caption_missing(loaded, store, config.split, todo, prompt, config.batch_size, save, progress, task)
+            missing = [pid for pid in ids if pid not in captions]
+            if missing:
+                raise OmniDiffError(f"{len(missing)} pairs were not captioned (first: {missing[0]})")
+
+            folder = result_dir(config.results, run_name, bench.name, config.split)
+            result = score_captions({pid: captions[pid] for pid in ids}, references, subsets, spice=config.spice)
+            empty = sum(1 for pid in ids if not captions[pid].strip())
+            notes = dict(result.notes)
+            if empty:
+                notes["empty_captions"] = f"{empty} of {len(ids)} model outputs were empty; scored as empty captions"
+            if config.limit is not None and len(ids) < total_available:
+                notes["limit"] = f"first {len(ids)} of {total_available} pairs (--limit {config.limit})"
+            scores = {
+                "model": run_name,
+                "model_fingerprint": fingerprint,
+                "benchmark": bench.name,
+                "split": config.split,
+                "n": result.n,
+                "metrics": result.metrics,
+                "subsets": result.subsets,
+                "notes": notes,
+                "omnidiff_version": __version__,
+                "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
+            # both files are written only once scoring succeeded, so they always belong together
+            write_text_atomic(folder / PREDICTIONS, predictions_text(ids, captions))
+            write_text_atomic(folder / SCORES, json.dumps(scores, indent=2, ensure_ascii=False) + "\n")
+            run_info = {
+                "model": config.model, "name": run_name, "model_fingerprint": fingerprint,
+                "options": {k: v for k, v in loaded.options.items()}, "store": str(Path(store.root).resolve()),
+                "split": config.split, "limit": config.limit, "prompt": prompt,
+            }
+            write_text_atomic(folder / RUN, json.dumps(run_info, indent=2, sort_keys=True, default=str) + "\n")
+            outcomes.append(BenchmarkOutcome(bench.name, config.split, folder, len(ids), len(ids) - cached, cached, empty, scores))
+    finally:
+        cache.close()
+        loaded.model.close()
+    return outcomes
