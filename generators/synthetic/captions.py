@@ -1,0 +1,315 @@
+"""Captions from the structured diff: referring expressions, one sentence per change, 3+ wordings.
+
+``omnidiff`` style: fine-grained, multi-sentence (image region, landmark relation, attributes
+before and after, what stayed the same nearby), about 60 words. ``clevr`` style: short captions in
+the CLEVR-Change vocabulary (its synonyms for shapes, sizes and materials) and distractor captions
+of the "no change was made" family. Wording choices come from a seeded stream.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from itertools import combinations
+from typing import Any
+
+from generators.synthetic.geometry import image_position, region_name, relation
+from generators.synthetic.spec import ObjectSpec, SceneSpec
+from generators.synthetic.vocabulary import vocabulary
+
+N_REFERENCES = 3
+ATTRIBUTES = ("color", "size", "material", "shape")
+NO_CHANGE = (
+    "no change was made",
+    "nothing has changed",
+    "the scene is the same as before",
+    "there is no difference",
+    "the two scenes look identical",
+    "nothing was changed",
+)
+NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven")
+
+
+def _obj(data: dict[str, Any] | None) -> ObjectSpec | None:
+    if data is None:
+        return None
+    return ObjectSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+
+
+def noun_of(obj: ObjectSpec, rng: random.Random, clevr: bool) -> str:
+    vocab = vocabulary()
+    if obj.shape in vocab["props"]:
+        return rng.choice(vocab["props"][obj.shape]["nouns"])
+    key = "clevr_nouns" if clevr else "nouns"
+    return rng.choice(vocab["shapes"][obj.shape][key])
+
+
+def _adjective(kind: str, value: str, rng: random.Random, clevr: bool) -> str:
+    vocab = vocabulary()
+    if kind == "color":
+        return value
+    table = vocab["sizes"] if kind == "size" else vocab["materials"]
+    key = "clevr_adjectives" if clevr else "adjectives"
+    return rng.choice(table[value][key])
+
+
+def phrase(obj: ObjectSpec, attrs: tuple[str, ...], rng: random.Random, clevr: bool) -> str:
+    words = [_adjective(a, getattr(obj, a), rng, clevr) for a in ("size", "color", "material") if a in attrs and obj.size != "prop"]
+    if obj.size == "prop" and "color" in attrs:
+        words = [obj.color]
+    return " ".join(words + [noun_of(obj, rng, clevr)])
+
+
+def _matches(obj: ObjectSpec, other: ObjectSpec, attrs: tuple[str, ...]) -> bool:
+    return all(getattr(obj, a) == getattr(other, a) for a in attrs)
+
+
+def unique_attributes(obj: ObjectSpec, scene: SceneSpec, base: tuple[str, ...] = ()) -> tuple[str, ...] | None:
+    """The smallest attribute set (always containing ``base`` and the shape) that no other object shares."""
+    others = [o for o in scene.objects if o.uid != obj.uid]
+    if obj.size == "prop":
+        return ("shape",) if not any(o.shape == obj.shape for o in others) else None
+    rest = [a for a in ATTRIBUTES if a not in base and a != "shape"]
+    for n in range(len(rest) + 1):
+        for extra in combinations(rest, n):
+            attrs = tuple(base) + extra + ("shape",)
+            if not any(_matches(obj, o, attrs) for o in others):
+                return attrs
+    return None
+
+
+def refer(obj: ObjectSpec, scene: SceneSpec, rng: random.Random, clevr: bool, aspect: float,
+          full: bool = False) -> str:
+    """A referring expression that makes ``obj`` unique in ``scene`` (attributes, then a landmark)."""
+    base = ("size", "color", "material") if full or clevr else ("color",)
+    attrs = unique_attributes(obj, scene, base)
+    if attrs is not None:
+        return "the " + phrase(obj, attrs, rng, clevr)
+    text = "the " + phrase(obj, tuple(base) + ("shape",), rng, clevr)
+    landmark = nearest_landmark(obj, scene)
+    if landmark is not None:
+        lm_attrs = unique_attributes(landmark, scene, ("color",)) or ("color", "shape")
+        return f"{text} {relation(scene, obj, landmark)} the {phrase(landmark, lm_attrs, rng, clevr)}"
+    u, v = image_position(scene, obj, aspect)
+    return f"{text} in the {region_name(u, v)}"
+
+
+def nearest_landmark(obj: ObjectSpec, scene: SceneSpec) -> ObjectSpec | None:
+    best: tuple[float, int, ObjectSpec] | None = None
+    for other in scene.objects:
+        if other.uid == obj.uid or other.support is not None or other.group is not None:
+            continue
+        if unique_attributes(other, scene, ("color",)) is None:
+            continue
+        d = math.hypot(other.x - obj.x, other.y - obj.y)
+        if best is None or (d, other.uid) < best[:2]:
+            best = (d, other.uid, other)
+    return None if best is None else best[2]
+
+
+def neighbours(obj: ObjectSpec, scene: SceneSpec, k: int = 2, exclude: set[int] = frozenset()) -> list[ObjectSpec]:
+    others = [o for o in scene.objects if o.uid != obj.uid and o.uid not in exclude and o.support is None]
+    others.sort(key=lambda o: (math.hypot(o.x - obj.x, o.y - obj.y), o.uid))
+    return others[:k]
+
+
+# -- CLEVR style -----------------------------------------------------------------------------
+CLEVR_TEMPLATES: dict[str, tuple[str, ...]] = {
+    "color": ("{ref} changed to {after}", "{ref} turned {after}", "{ref} became {after}",
+              "the color of {ref} changed to {after}"),
+    "material": ("{ref} changed to {after_mat}", "{ref} became {after_mat}", "{ref} is now {after_mat}",
+                 "{ref} turned {after_mat}"),
+    "addition": ("{ref} has been newly placed", "{ref} has been added", "someone added {ref_a}",
+                 "there is a new {ref_bare}"),
+    "disappearance": ("{ref} has disappeared", "{ref} is missing", "{ref} is no longer there",
+                      "someone removed {ref}"),
+    "movement": ("{ref} changed its location", "{ref} moved", "{ref} is in a different location",
+                 "someone moved {ref}"),
+}
+
+
+def clevr_captions(diff: dict[str, Any], before: SceneSpec, after: SceneSpec, rng: random.Random,
+                   aspect: float, distractor: bool) -> list[str]:
+    if distractor:
+        return rng.sample(NO_CHANGE, N_REFERENCES)
+    key = diff["type"]
+    obj = _obj(diff["object_before"]) or _obj(diff["object_after"])
+    scene = before if diff["object_before"] is not None else after
+    templates = list(CLEVR_TEMPLATES[key])
+    rng.shuffle(templates)
+    out = []
+    for tpl in templates[:N_REFERENCES]:
+        ref = refer(obj, scene, rng, True, aspect, full=True)
+        bare = ref[4:]
+        mat = diff["after"] if key == "material" else ""
+        after_mat = _adjective("material", mat, rng, True) if mat else ""
+        out.append(tpl.format(ref=ref, ref_a=("an " if bare[0] in "aeiou" else "a ") + bare, ref_bare=bare,
+                              after=diff["after"], after_mat=after_mat))
+    return out
+
+
+# -- OmniDiff style --------------------------------------------------------------------------
+def _where(obj: ObjectSpec, scene: SceneSpec, aspect: float, rng: random.Random) -> str:
+    u, v = image_position(scene, obj, aspect)
+    return rng.choice(("In the {r} of the image", "Towards the {r} of the picture", "At the {r} of the frame")).format(
+        r=region_name(u, v))
+
+
+def _unchanged(obj: ObjectSpec | None, scene: SceneSpec, rng: random.Random, aspect: float, exclude: set[int]) -> str:
+    anchor = obj if obj is not None else scene.objects[0]
+    near = neighbours(anchor, scene, 2, exclude | ({anchor.uid} if obj is not None else set()))
+    if not near:
+        return "Everything else on the table stays as it was."
+    listed = " and ".join(refer(n, scene, rng, False, aspect) for n in near)
+    others = len([o for o in scene.objects if o.uid not in exclude and o.uid not in {n.uid for n in near}
+                  and (obj is None or o.uid != obj.uid)])
+    rest = (f"the other {NUMBER_WORDS[others] if others < len(NUMBER_WORDS) else others} objects on the table"
+            if others > 1 else "everything else on the table")
+    template = rng.choice((
+        "{L} nearby stay exactly as they were, and {rest} did not change either.",
+        "Nearby, {l} are unchanged, and so are {rest}.",
+        "The rest of the scene, including {l} close by and {rest}, is the same in both images.",
+    ))
+    return template.format(l=listed, L=listed[0].upper() + listed[1:], rest=rest)
+
+
+def _obj_sentence(diff: dict[str, Any], before: SceneSpec, after: SceneSpec, rng: random.Random, aspect: float) -> str:
+    key = diff["type"]
+    ob, oa = _obj(diff["object_before"]), _obj(diff["object_after"])
+    obj = ob or oa
+    scene = before if ob is not None else after
+    ref = refer(obj, scene, rng, False, aspect)
+    lm = nearest_landmark(obj, scene)
+    near = f", {relation(scene, obj, lm)} the {phrase(lm, unique_attributes(lm, scene, ('color',)) or ('color', 'shape'), rng, False)}," if lm else ""
+    where = _where(obj, scene, aspect, rng)
+    full_b = phrase(ob, ("size", "color", "material"), rng, False) if ob else ""
+    full_a = phrase(oa, ("size", "color", "material"), rng, False) if oa else ""
+    if key == "color":
+        return rng.choice((
+            f"{where}, {ref}{near} changed colour from {diff['before']} to {diff['after']}. It keeps its {ob.size} size, its {ob.material} surface and its place; only the paint is different, now {diff['after']} instead of {diff['before']}.",
+            f"{where}, {ref}{near} was repainted: it was {diff['before']} before and is {diff['after']} now. Its shape, {ob.material} material and {ob.size} size did not change.",
+        ))
+    if key == "material":
+        return rng.choice((
+            f"{where}, {ref}{near} changed material from {diff['before']} to {diff['after']}: it was {_adjective('material', diff['before'], rng, False)} and now looks {_adjective('material', diff['after'], rng, False)}. Its {ob.color} colour, {ob.size} size and position are the same.",
+            f"{where}, the surface of {ref}{near} is different: the {diff['before']} finish became {diff['after']}, while the object kept its {ob.color} colour, shape and place.",
+        ))
+    if key == "size":
+        grew = diff["after"] == "large"
+        return rng.choice((
+            f"{where}, {ref}{near} {'grew' if grew else 'shrank'} from {diff['before']} to {diff['after']}. It stays on the same spot and keeps its {ob.color} colour and {ob.material} material; only its size is different.",
+            f"{where}, {ref}{near} is now {'much bigger' if grew else 'much smaller'} than before, {diff['after']} instead of {diff['before']}, in the same place and with the same {ob.color} {ob.material} look.",
+        ))
+    if key == "orientation":
+        side = "clockwise" if diff.get("turn", 0) < 0 else "counter-clockwise"
+        return rng.choice((
+            f"{where}, {ref}{near} was rotated {side} by about {abs(round(diff.get('turn', 0) / 5) * 5)} degrees. It did not move away from its spot, and its colour, size and material are unchanged.",
+            f"{where}, {ref}{near} turned in place ({side}, roughly {abs(round(diff.get('turn', 0) / 5) * 5)} degrees), so its edges now point in another direction; it is otherwise the same {full_b}.",
+        ))
+    if key == "text":
+        return rng.choice((
+            f"{where}, the word printed on {ref}{near} changed from \"{diff['before']}\" to \"{diff['after']}\". The card itself stands in the same place and faces the camera as before.",
+            f"{where}, {ref}{near} now reads \"{diff['after']}\" instead of \"{diff['before']}\"; only the printed text differs, the card is unchanged.",
+        ))
+    if key == "addition":
+        return rng.choice((
+            f"{where}, a {full_a} has been added{near.rstrip(',')}. There was nothing at this spot in the first image.",
+            f"A new {full_a} appeared {where[0].lower() + where[1:]}{near.rstrip(',')}, on a spot of the table that was empty before.",
+        ))
+    if key == "disappearance":
+        return rng.choice((
+            f"{where}, {ref}{near} is gone. The spot where this {full_b} stood on the table is empty in the second image.",
+            f"{ref[0].upper() + ref[1:]}{near} disappeared from the {region_name(*image_position(scene, obj, aspect))} of the picture; the {full_b} is no longer there.",
+        ))
+    if key == "removal":
+        holder = _obj(diff["holder"])
+        hname = phrase(holder, ("color",), rng, False)
+        return rng.choice((
+            f"{where}, {ref} was taken off the {hname}. The {full_b} sat on the {hname} before; now the {hname} is empty.",
+            f"{where}, the {hname} no longer holds {ref}: the {full_b} that rested on it was removed, and the tray is left empty.",
+        ))
+    if key == "substitution":
+        return rng.choice((
+            f"{where}, {ref}{near} was replaced by a {full_a}. The new {diff['after']} stands in exactly the same place as the old {diff['before']} and keeps its colour and material.",
+            f"{where}, the {full_b} was swapped for a {full_a} at the same spot{near.rstrip(',')}.",
+        ))
+    if key == "movement":
+        frm = region_name(*image_position(before, ob, aspect))
+        to = region_name(*image_position(after, oa, aspect))
+        return rng.choice((
+            f"{ref[0].upper() + ref[1:]} moved from the {frm} of the image to the {to}. It is the same {full_b}, only its position on the table changed.",
+            f"The {full_b} was moved: it stood in the {frm} before and now stands in the {to} of the picture.",
+        ))
+    if key == "counting":
+        group = [o for o in scene.objects if o.group == obj.group]
+        noun = noun_of(obj, rng, False)
+        plural = noun + ("es" if noun.endswith(("sh", "ch", "x", "s")) else "s")
+        b, a = NUMBER_WORDS[diff["before"]], NUMBER_WORDS[diff["after"]]
+        more = diff["after"] > diff["before"]
+        if diff["after"] == 1:
+            return (f"Only one {obj.color} {noun} is left instead of {b}: the one {where[0].lower() + where[1:]} "
+                    f"was taken away, while the remaining {noun} stays where it was.")
+        return rng.choice((
+            f"The number of {obj.size} {obj.color} {plural} changed from {b} to {a}: {'one more was added ' + where[0].lower() + where[1:] if more else 'one of them, ' + where[0].lower() + where[1:] + ', is gone'}. The other {plural} stay where they were.",
+            f"There are now {a} {obj.color} {plural} instead of {b}; {'a new one appeared ' + where[0].lower() + where[1:] if more else 'the one ' + where[0].lower() + where[1:] + ' was taken away'}.",
+        ))
+    raise KeyError(key)
+
+
+def _scene_sentence(diff: dict[str, Any], before: SceneSpec, rng: random.Random, aspect: float) -> str:
+    key = diff["type"]
+    n = len(before.objects)
+    if key == "viewpoint":
+        b, a = diff["before"], diff["after"]
+        higher = "higher" if a["elevation"] > b["elevation"] else "lower"
+        turn = abs(round(a["azimuth"] - b["azimuth"]))
+        return rng.choice((
+            f"The camera moved: it circled about {turn} degrees to the {diff['direction']} around the table and looks from slightly {higher}, so every object is seen from a new angle. All {n} objects stay where they were and none of them was added, removed or altered.",
+            f"Only the viewpoint is different. The camera swung roughly {turn} degrees to the {diff['direction']} and sits a little {higher}, which shifts the whole table in the frame, but the {n} objects on it are exactly the same.",
+        ))
+    if key == "illumination":
+        words = vocabulary()["light_moods"][diff["after"]]["words"]
+        return rng.choice((
+            f"The lighting changed: the whole scene looks {words[0]} than before, which alters the shading and highlights on every surface. No object was moved, added, removed or recoloured; the {n} objects on the table are the same.",
+            f"The scene became {words[1]}, so the table and all {n} objects appear {words[0]} in the second image. Apart from the illumination nothing changed: every object keeps its place, colour and size.",
+        ))
+    raise KeyError(key)
+
+
+def _still_there(before: SceneSpec, rng: random.Random, aspect: float) -> str:
+    """A sentence naming a few objects that kept their place (scene-wide changes)."""
+    picks = sorted(before.objects, key=lambda o: (o.support is not None, o.group is not None, o.uid))[:3]
+    names = [refer(o, before, rng, False, aspect) for o in picks]
+    listed = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+    return rng.choice((
+        f"For example, {listed} are still in the same places.",
+        f"In particular, {listed} have not moved.",
+    ))
+
+
+def omnidiff_captions(diffs: list[dict[str, Any]], before: SceneSpec, after: SceneSpec, rng: random.Random,
+                      aspect: float) -> list[str]:
+    """At least three multi-sentence references; each one covers every change of the pair."""
+    changed = {u for d in diffs for u in d["mask_before"] + d["mask_after"]}
+    out = []
+    for _ in range(N_REFERENCES):
+        parts = []
+        for diff in diffs:
+            if diff["type"] in ("viewpoint", "illumination"):
+                parts.append(_scene_sentence(diff, before, rng, aspect))
+                if len(diffs) == 1:
+                    parts.append(_still_there(before, rng, aspect))
+            else:
+                parts.append(_obj_sentence(diff, before, after, rng, aspect))
+        object_diffs = [d for d in diffs if d["type"] not in ("viewpoint", "illumination")]
+        if object_diffs:
+            anchor = _obj(object_diffs[0]["object_before"]) or _obj(object_diffs[0]["object_after"])
+            scene = after if object_diffs[0]["object_after"] is not None else before
+            parts.append(_unchanged(anchor, scene, rng, aspect, changed))
+        out.append(" ".join(parts))
+    seen: list[str] = []
+    for caption in out:  # wordings are drawn at random; force distinct references
+        if caption in seen:
+            caption = caption + " " + rng.choice(("Nothing else differs.", "The rest is identical.", "No other change is visible."))
+        seen.append(caption)
+    return seen

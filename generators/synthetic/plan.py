@@ -1,0 +1,79 @@
+"""Which pairs a scene gets, per preset: pure, deterministic in (preset, seed, scene index)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from annotations import TAXONOMY
+from annotations.errors import OmniDiffError
+from generators.synthetic.changes import TABLETOP_CHANGE_TYPES
+from generators.synthetic.seeding import stream
+
+PRESETS = ("omnidiff", "clevr_change", "clevr_dc")
+CLEVR_CHANGE_SEMANTIC = ("color", "material", "add", "drop", "move")
+CLEVR_DC_ACTIONS = ("color", "material", "add", "remove", "move", "distractor")
+NATIVE_TO_CHANGE = {"color": "color", "material": "material", "add": "addition", "drop": "disappearance",
+                    "remove": "disappearance", "move": "movement"}
+
+
+@dataclass(frozen=True)
+class PairPlan:
+    key: str  # the pair-id suffix: "color", "color+size", "distractor"
+    changes: tuple[str, ...]  # change-registry keys applied in order
+    camera: str = "fixed"  # fixed, jitter (CLEVR-Change distractor) or ring (CLEVR-DC)
+    native: str | None = None  # the CLEVR label
+    distractor: bool = False
+
+    @property
+    def change_types(self) -> list[str]:
+        if self.native is not None:
+            return list(TAXONOMY.map_native(self.benchmark_for_native, self.native).change_types)
+        return list(self.changes)
+
+    benchmark_for_native: str = "clevr_change"
+
+
+def normalise_preset(name: str) -> str:
+    key = name.strip().lower().replace("-", "_")
+    if key not in PRESETS:
+        raise OmniDiffError(f"unknown preset {name!r}; choose omnidiff, clevr-change or clevr-dc")
+    return key
+
+
+def plan_pairs(preset: str, seed: int, scene_index: int, pairs_per_scene: int | None,
+               changes_per_pair: int = 1) -> list[PairPlan]:
+    if preset == "omnidiff":
+        return _omnidiff(seed, scene_index, pairs_per_scene, changes_per_pair)
+    if preset == "clevr_change":
+        rng = stream(seed, preset, scene_index, "semantic-order")
+        order = list(CLEVR_CHANGE_SEMANTIC)
+        rng.shuffle(order)
+        plans = [PairPlan(order[0], (NATIVE_TO_CHANGE[order[0]],), native=order[0]),
+                 PairPlan("distractor", ("viewpoint",), camera="jitter", native="distractor", distractor=True)]
+        plans += [PairPlan(n, (NATIVE_TO_CHANGE[n],), native=n) for n in order[1:]]
+        return plans[: pairs_per_scene or 2]
+    if preset == "clevr_dc":
+        rng = stream(seed, preset, scene_index, "action-order")
+        order = list(CLEVR_DC_ACTIONS)
+        rng.shuffle(order)
+        plans = [PairPlan(n, () if n == "distractor" else (NATIVE_TO_CHANGE[n],), camera="ring", native=n,
+                          distractor=n == "distractor", benchmark_for_native="clevr_dc") for n in order]
+        return plans[: pairs_per_scene or 1]
+    raise OmniDiffError(f"unknown preset {preset!r}")
+
+
+def _omnidiff(seed: int, scene_index: int, pairs_per_scene: int | None, changes_per_pair: int) -> list[PairPlan]:
+    types = list(TABLETOP_CHANGE_TYPES)
+    k = len(types) if pairs_per_scene is None else min(pairs_per_scene, len(types))
+    start = (scene_index * k) % len(types)
+    primaries = [types[(start + j) % len(types)] for j in range(k)]
+    plans = []
+    for primary in primaries:
+        keys = [primary]
+        if changes_per_pair > 1:
+            rng = stream(seed, "omnidiff", scene_index, primary, "extra-changes")
+            # scene-wide changes are compatible with everything; object changes need distinct objects
+            others = [t for t in types if t != primary]
+            keys += rng.sample(others, min(changes_per_pair - 1, len(others)))
+        plans.append(PairPlan("+".join(keys), tuple(keys)))
+    return plans

@@ -1,0 +1,206 @@
+"""A small process pool for Blender workers: recycling, crash isolation, bounded retries.
+
+``concurrent.futures`` breaks the whole pool when one process dies; here each worker has its own
+task queue and its own result pipe, so a crash loses only the scene that worker held. (A result
+queue shared by all workers is not safe: a worker killed while its feeder thread writes leaves a
+half message and a held lock in the shared pipe, and the parent blocks on it for ever.) That scene is retried once on a
+fresh worker and then reported as failed; the other workers go on.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from multiprocessing.connection import wait as wait_for_messages
+import os
+import queue
+import shutil
+import tempfile
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from annotations.errors import OmniDiffError
+from generators.synthetic.scene_job import SceneJob, SceneOutcome
+
+MAX_TRIES = 2  # first try + one retry after a crash
+READY_TIMEOUT_S = 180.0
+SCENE_TIMEOUT_S = 3600.0  # a worker silent this long on one scene is killed and treated as crashed
+
+
+@dataclass
+class _Worker:
+    wid: int
+    process: Any
+    tasks: Any
+    conn: Any  # read end of the worker's result pipe; None once it reached end of file
+    job: SceneJob | None = None
+    ready: bool = False
+    assigned: int = 0  # scenes sent; a worker retires after scenes_per_worker, so it gets no more
+    job_started: float = 0.0
+    timed_out: bool = False
+    started: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class PoolEvent:
+    kind: str  # done, failed, ready
+    scene_index: int | None = None
+    outcome: SceneOutcome | None = None
+    reason: str | None = None
+    timing: dict[str, float] | None = None
+    info: dict[str, Any] | None = None
+
+
+class RenderPool:
+    def __init__(self, workers: int, profile_name: str, scenes_per_worker: int,
+                 scene_timeout: float = SCENE_TIMEOUT_S) -> None:
+        self.scene_timeout = scene_timeout
+        self.ctx = mp.get_context("spawn")
+        self.n = workers
+        self.profile_name = profile_name
+        self.scenes_per_worker = scenes_per_worker
+        self.workers: dict[int, _Worker] = {}
+        self._next_id = 0
+        self.started_workers = 0
+        self.scratch = Path(tempfile.mkdtemp(prefix="omnidiff-render-"))  # workers' render files; removed at close
+
+    def _spawn(self) -> _Worker:
+        from generators.synthetic.worker import worker_main
+
+        wid = self._next_id
+        self._next_id += 1
+        tasks = self.ctx.Queue()
+        reader, writer = self.ctx.Pipe(duplex=False)
+        proc = self.ctx.Process(
+            target=worker_main, name=f"omnidiff-render-{wid}",
+            args=(wid, tasks, writer, self.profile_name, self.scenes_per_worker, os.getpid(), str(self.scratch)),
+            daemon=True,
+        )
+        proc.start()
+        writer.close()  # only the worker holds the write end: its death gives the reader end of file
+        self.started_workers += 1
+        worker = _Worker(wid, proc, tasks, reader)
+        self.workers[wid] = worker
+        return worker
+
+    def run(self, jobs: Iterable[SceneJob], on_event: Callable[[PoolEvent], None]) -> None:
+        """Render every job; ``on_event`` gets each finished or failed scene in the parent process."""
+        pending: deque[SceneJob] = deque(jobs)
+        tries: dict[int, int] = {}
+        total = len(pending)
+        finished = 0
+        try:
+            while finished < total:
+                self._top_up(pending, total)
+                for w in list(self.workers.values()):
+                    if w.ready and w.job is None and pending and w.assigned < self.scenes_per_worker:
+                        w.job = pending.popleft()
+                        w.assigned += 1
+                        w.job_started = time.monotonic()
+                        tries[w.job.scene_index] = tries.get(w.job.scene_index, 0) + 1
+                        w.tasks.put(w.job)
+                finished += self._collect(on_event)
+                finished += self._reap(pending, tries, on_event)
+        finally:
+            self.close()
+
+    def _top_up(self, pending: deque[SceneJob], total: int) -> None:
+        busy = sum(1 for w in self.workers.values() if w.job is not None or w.assigned >= self.scenes_per_worker)
+        while len(self.workers) < self.n and len(self.workers) < busy + len(pending):
+            if self.started_workers >= self.n + total * MAX_TRIES + total // max(1, self.scenes_per_worker) + 2:
+                raise OmniDiffError("render workers keep exiting before they finish a scene; "
+                                    "run with one worker and OMNIDIFF_DEBUG=1 to see why")
+            self._spawn()
+
+    def _collect(self, on_event: Callable[[PoolEvent], None], timeout: float = 0.5,
+                 only: _Worker | None = None) -> int:
+        """Handle the messages that arrive within ``timeout`` (all workers, or one being reaped)."""
+        conns = {w.conn: w for w in ([only] if only else self.workers.values()) if w.conn is not None}
+        if not conns:
+            time.sleep(min(timeout, 0.05))
+            return 0
+        finished = 0
+        for conn in wait_for_messages(list(conns), timeout=timeout):
+            worker = conns[conn]
+            for _ in range(1000):  # drain what is already there, bounded
+                try:
+                    msg = conn.recv()
+                except (EOFError, OSError):  # the worker is gone; a half-sent message is dropped with it
+                    worker.conn = None
+                    conn.close()
+                    break
+                finished += self._handle(msg, on_event)
+                if not conn.poll():
+                    break
+        return finished
+
+    def _handle(self, msg: tuple, on_event: Callable[[PoolEvent], None]) -> int:
+        kind, wid = msg[0], msg[1]
+        worker = self.workers.get(wid)
+        if kind == "ready":
+            if worker is not None:
+                worker.ready = True
+            on_event(PoolEvent("ready", info={"bpy_version": msg[2], "device": msg[3]}))
+            return 0
+        if kind == "retired":
+            return 0
+        if worker is not None:
+            worker.job = None
+        if kind == "done":
+            outcome: SceneOutcome = msg[3]
+            if outcome.failed:
+                on_event(PoolEvent("failed", msg[2], outcome=outcome, reason=outcome.failed))
+            else:
+                on_event(PoolEvent("done", msg[2], outcome=outcome, timing=msg[4]))
+            return 1
+        if kind == "error":
+            on_event(PoolEvent("failed", msg[2], reason=f"worker error: {msg[3]}"))
+            return 1
+        return 0
+
+    def _reap(self, pending: deque[SceneJob], tries: dict[int, int], on_event: Callable[[PoolEvent], None]) -> int:
+        """Replace dead workers; a crash with a scene in flight retries it once, then fails it."""
+        finished = 0
+        for w in list(self.workers.values()):
+            if w.process.is_alive():
+                if not w.ready and time.monotonic() - w.started > READY_TIMEOUT_S:
+                    w.process.kill()
+                if w.job is not None and time.monotonic() - w.job_started > self.scene_timeout:
+                    w.timed_out = True
+                    w.process.kill()  # hung in Blender: reaped on a later pass like a crash
+                continue
+            w.process.join(timeout=1)
+            finished += self._collect(on_event, timeout=0.2, only=w)  # its last messages may still be in the pipe
+            del self.workers[w.wid]
+            job = w.job
+            if job is None:
+                continue
+            code = w.process.exitcode
+            if tries.get(job.scene_index, 0) < MAX_TRIES:
+                pending.appendleft(job)
+            else:
+                why = f"took longer than {self.scene_timeout:.0f} s" if w.timed_out else f"crashed (exit code {code})"
+                on_event(PoolEvent("failed", job.scene_index, reason=f"worker {why} twice on this scene"))
+                finished += 1
+        return finished
+
+    def close(self) -> None:
+        for w in self.workers.values():
+            if w.process.is_alive():
+                try:
+                    w.tasks.put(None)
+                except (OSError, ValueError):
+                    pass
+        deadline = time.monotonic() + 10
+        for w in self.workers.values():
+            w.process.join(timeout=max(0.1, deadline - time.monotonic()))
+            if w.process.is_alive():
+                w.process.kill()
+                w.process.join(timeout=5)
+        for w in self.workers.values():
+            if w.conn is not None:
+                w.conn.close()
+        self.workers.clear()
+        shutil.rmtree(self.scratch, ignore_errors=True)
