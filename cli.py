@@ -105,10 +105,214 @@ def publish(
 # ---------------------------------------------------------------------------------------------
 # Synthetic generator (generators/synthetic/): render, export
 # ---------------------------------------------------------------------------------------------
+@app.command()
+def render(
+    scenes: int = typer.Option(..., "--scenes", min=1, help="Number of scenes (scene indices 0..N-1)."),
+    out: Path = typer.Option(..., "--out", help="Store folder (created, or resumed when it exists)."),
+    preset: str = typer.Option("omnidiff", "--preset", help="omnidiff, clevr-change or clevr-dc."),
+    profile: str = typer.Option("preview", "--profile", help="test (tiny), preview (480x320, 16 spp, OIDN) or release (256+ spp, adaptive, GPU if found)."),
+    pairs_per_scene: Optional[int] = typer.Option(None, "--pairs-per-scene", help="Pairs per scene (default: omnidiff one per change type, clevr-change 2, clevr-dc 1)."),
+    changes_per_pair: int = typer.Option(1, "--changes-per-pair", help="Changes in one pair (omnidiff preset), each recorded."),
+    seed: int = typer.Option(0, "--seed", help="Run seed: same seed, profile and bpy version give the same pairs and bytes."),
+    split: Optional[str] = typer.Option(None, "--split", help="Force one split (train/val/test) for all scenes."),
+    split_ratios: str = typer.Option("0.8,0.1,0.1", "--split-ratios", help="Train,val,test shares when --split is not given (by scene)."),
+    workers: int = typer.Option(1, "--workers", help="Blender worker processes."),
+    shard: Optional[str] = typer.Option(None, "--shard", help="I/N: render only scenes with index % N == I."),
+    backend: str = typer.Option("local", "--backend", help="local (worker processes) or ray (not installed here)."),
+    scenes_per_worker: int = typer.Option(25, "--scenes-per-worker", min=1, help="Recycle a Blender process after this many scenes."),
+) -> None:
+    """Render synthetic tabletop pairs with Blender into a store; rerun to resume.
+
+    Change types: viewpoint, illumination, addition, disappearance, removal, substitution, size,
+    color, orientation, counting, text, plus movement and material. Pose is not rendered here: it
+    needs an articulated figure and comes with the indoor/outdoor scene-kits issue.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from generators.synthetic.run import RenderOptions, parse_ratios, parse_shard
+    from generators.synthetic.run import render as render_scenes
+
+    opts = RenderOptions(
+        out=out, scenes=scenes, preset=preset, profile=profile, seed=seed, pairs_per_scene=pairs_per_scene,
+        changes_per_pair=changes_per_pair, split=split, split_ratios=parse_ratios(split_ratios), workers=workers,
+        shard=parse_shard(shard), scenes_per_worker=scenes_per_worker, backend=backend,
+    )
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("scenes"),
+               TextColumn("{task.fields[pairs]} pairs, {task.fields[rate]} pairs/h"), TimeElapsedColumn(),
+               TextColumn("ETA"), TimeRemainingColumn())
+    with Progress(*columns, console=err_console, transient=False) as progress:
+        summary = render_scenes(opts, progress)
+    console.print(
+        f"rendered {summary.rendered_scenes} scenes ({summary.pairs} pairs), skipped {summary.skipped_scenes} "
+        f"already stored, {len(summary.failed)} failed -> {out}",
+        highlight=False, soft_wrap=True,
+    )
+    for scene_id, reason in summary.failed.items():
+        err_console.print(f"failed: {scene_id}: {reason}", highlight=False, soft_wrap=True, markup=False)
+    if summary.failed and not summary.rendered_scenes:
+        raise OmniDiffError(f"every scene failed ({len(summary.failed)}); see the reasons above")
+
+
+@app.command()
+def export(
+    store: Path = typer.Argument(..., help="Store folder."),
+    fmt: str = typer.Option("clevr-change", "--format", help="Target layout: clevr-change."),
+    out: Path = typer.Option(..., "--out", help="New folder to write."),
+) -> None:
+    """Write a store in another project's native layout (CLEVR-Change: images/, sc_images/, nsc_images/, JSON files)."""
+    from generators.synthetic.export import export_store
+
+    summary = export_store(store, fmt, out)
+    console.print(f"wrote {summary.items} items to {summary.out} ({summary.skipped_scenes} incomplete scenes skipped)",
+                  highlight=False, soft_wrap=True)
+
 
 # ---------------------------------------------------------------------------------------------
 # Real pairs (generators/real/): ingest, annotate
 # ---------------------------------------------------------------------------------------------
+ingest_app = typer.Typer(help="Real-world pairs into a store: photo pairs, videos, time-lapses.", no_args_is_help=True)
+app.add_typer(ingest_app, name="ingest")
+
+_REAL_OUT = typer.Option(..., "--out", help="Store folder (created, or pairs added to an existing store).")
+_REAL_SEED = typer.Option(0, "--seed", help="Seed of the scene split.")
+_REAL_SPLIT = typer.Option(None, "--split", help="Put every new scene in this split (train/val/test).")
+_REAL_RATIOS = typer.Option("0.8,0.1,0.1", "--split-ratios", help="train,val,test shares of new scenes.")
+_REAL_SETTING = typer.Option(None, "--setting", help="Setting of the pairs (indoor, outdoor, street...); default unknown.")
+_REAL_LICENSE = typer.Option(None, "--license", help="License of the source material.")
+_REAL_SOURCE = typer.Option(None, "--source", help="Where the material came from (URL or description).")
+_REAL_ALIGN = typer.Option(True, "--align/--no-align", help="Register after onto before (stored as a transform only).")
+_REAL_PROPOSE = typer.Option(True, "--propose/--no-propose", help="Store a proposed change mask (marked as proposed).")
+_REAL_FACES = typer.Option(False, "--blur-faces", help="Blur faces found by OpenCV's bundled detector.")
+_REAL_SHARP = typer.Option(40.0, "--min-sharpness", help="Least variance of the Laplacian (blur check).")
+_REAL_DEDUPE = typer.Option(None, "--dedupe-against", help="Another store whose pairs count as duplicates (repeatable).")
+_REAL_DEDUPE_BITS = typer.Option(6, "--dedupe-distance", min=0, max=32, help="Perceptual-hash bits within which pairs are duplicates.")
+_REAL_JSON = typer.Option(False, "--json", help="Print the report as JSON.")
+_REAL_MAX_PAIRS = typer.Option(5, "--max-pairs", min=1, help="At most this many pairs per video or time-lapse.")
+_REAL_MIN_AREA = typer.Option(0.005, "--min-area", min=0.0, max=1.0, help="Least changed share of the frame.")
+_REAL_MAX_AREA = typer.Option(0.25, "--max-area", min=0.0, max=1.0, help="Largest changed share of the frame.")
+
+
+def _real_track(items, description: str, total: int):
+    """A rich progress bar on stderr (ingest runs can take minutes on long videos)."""
+    from rich.progress import track
+
+    return track(items, description=description, total=total or None, console=err_console, transient=True)
+
+
+def _real_options(out, seed, split, ratios, setting, license, source, align, propose, faces, sharp, dedupe, bits):
+    from generators.real.pipeline import IngestOptions
+    from generators.real.quality import QualityThresholds
+    from generators.real.splits import parse_ratios
+
+    return IngestOptions(
+        out=out, seed=seed, split=split, split_ratios=parse_ratios(ratios), setting=setting, license=license,
+        source=source, align=align, propose=propose, blur_faces=faces,
+        quality=QualityThresholds(min_sharpness=sharp), dedupe_against=list(dedupe or []), dedupe_distance=bits,
+    )
+
+
+def _real_sequence(max_pairs: int, min_area: float, max_area: float, sharp: float):
+    from generators.real.quality import QualityThresholds
+    from generators.real.sequence import SequenceSettings
+
+    if min_area >= max_area:
+        raise OmniDiffError(f"--min-area {min_area} must be below --max-area {max_area}")
+    return SequenceSettings(max_pairs=max_pairs, min_area=min_area, max_area=max_area,
+                            quality=QualityThresholds(min_sharpness=sharp))
+
+
+def _real_print_report(report, store, as_json: bool) -> None:
+    if as_json:
+        emit_json(report.as_dict())
+        return
+    from rich.table import Table
+
+    reasons = ", ".join(f"{k} {v}" for k, v in report.reasons().items()) or "none"
+    where = store.root if store is not None else "(no store written)"
+    console.print(f"kept {len(report.kept)} pairs in {where}; dropped {len(report.dropped)}: {reasons}", highlight=False)
+    if report.dropped:
+        table = Table("dropped", "reason", "detail")
+        for d in report.dropped[:50]:
+            table.add_row(d.item, d.reason, d.detail)
+        console.print(table)
+    for note in report.notes:
+        console.print(f"note: {note}", highlight=False)
+
+
+@ingest_app.command("pairs")
+def ingest_pairs_cmd(
+    src: Path = typer.Argument(..., help="Folder of pairs (X_before/X_after, X/X_2, before/ + after/) or a .csv/.jsonl manifest."),
+    out: Path = _REAL_OUT, seed: int = _REAL_SEED, split: Optional[str] = _REAL_SPLIT, split_ratios: str = _REAL_RATIOS,
+    setting: Optional[str] = _REAL_SETTING, license: Optional[str] = _REAL_LICENSE, source: Optional[str] = _REAL_SOURCE,
+    align: bool = _REAL_ALIGN, propose: bool = _REAL_PROPOSE, blur_faces: bool = _REAL_FACES,
+    min_sharpness: float = _REAL_SHARP, dedupe_against: Optional[List[Path]] = _REAL_DEDUPE,
+    dedupe_distance: int = _REAL_DEDUPE_BITS, as_json: bool = _REAL_JSON,
+) -> None:
+    """Ingest photographed or scraped before/after pairs; EXIF is stripped, nothing is warped."""
+    from generators.real.ingest import ingest_pairs
+
+    options = _real_options(out, seed, split, split_ratios, setting, license, source, align, propose, blur_faces,
+                            min_sharpness, dedupe_against, dedupe_distance)
+    report, store = ingest_pairs(src, options, _real_track)
+    _real_print_report(report, store, as_json)
+
+
+@ingest_app.command("video")
+def ingest_video_cmd(
+    file: Path = typer.Argument(..., help="Video file (any format OpenCV reads)."),
+    out: Path = _REAL_OUT, max_pairs: int = _REAL_MAX_PAIRS,
+    sample_every: float = typer.Option(0.5, "--sample-every", help="Seconds between analysed frames."),
+    min_area: float = _REAL_MIN_AREA, max_area: float = _REAL_MAX_AREA,
+    seed: int = _REAL_SEED, split: Optional[str] = _REAL_SPLIT, split_ratios: str = _REAL_RATIOS,
+    setting: Optional[str] = _REAL_SETTING, license: Optional[str] = _REAL_LICENSE, source: Optional[str] = _REAL_SOURCE,
+    blur_faces: bool = _REAL_FACES, min_sharpness: float = _REAL_SHARP,
+    dedupe_against: Optional[List[Path]] = _REAL_DEDUPE, dedupe_distance: int = _REAL_DEDUPE_BITS, as_json: bool = _REAL_JSON,
+) -> None:
+    """Pairs from a video: static scene apart from a local change, no cut, no blur, spread over time."""
+    from generators.real.ingest import ingest_video
+
+    options = _real_options(out, seed, split, split_ratios, setting, license, source, True, True, blur_faces,
+                            min_sharpness, dedupe_against, dedupe_distance)
+    settings = _real_sequence(max_pairs, min_area, max_area, min_sharpness)
+    report, store = ingest_video(file, options, settings, sample_every, _real_track)
+    _real_print_report(report, store, as_json)
+
+
+@ingest_app.command("timelapse")
+def ingest_timelapse_cmd(
+    folder: Path = typer.Argument(..., help="Folder of a fixed camera's images; file names give the order."),
+    out: Path = _REAL_OUT, max_pairs: int = _REAL_MAX_PAIRS,
+    min_area: float = _REAL_MIN_AREA, max_area: float = _REAL_MAX_AREA,
+    seed: int = _REAL_SEED, split: Optional[str] = _REAL_SPLIT, split_ratios: str = _REAL_RATIOS,
+    setting: Optional[str] = _REAL_SETTING, license: Optional[str] = _REAL_LICENSE, source: Optional[str] = _REAL_SOURCE,
+    blur_faces: bool = _REAL_FACES, min_sharpness: float = _REAL_SHARP,
+    dedupe_against: Optional[List[Path]] = _REAL_DEDUPE, dedupe_distance: int = _REAL_DEDUPE_BITS, as_json: bool = _REAL_JSON,
+) -> None:
+    """Pairs across time from a time-lapse, with the video's rules (lighting drift is compensated)."""
+    from generators.real.ingest import ingest_timelapse
+
+    options = _real_options(out, seed, split, split_ratios, setting, license, source, True, True, blur_faces,
+                            min_sharpness, dedupe_against, dedupe_distance)
+    settings = _real_sequence(max_pairs, min_area, max_area, min_sharpness)
+    report, store = ingest_timelapse(folder, options, settings, _real_track)
+    _real_print_report(report, store, as_json)
+
+
+@app.command()
+def annotate(
+    store: Path = typer.Argument(..., help="Store folder."),
+    port: int = typer.Option(8765, "--port", min=0, max=65535, help="Port on 127.0.0.1 (0 picks a free one)."),
+    annotator: Optional[str] = typer.Option(None, "--annotator", help="Default annotator name shown in the page."),
+) -> None:
+    """Serve the annotation page on 127.0.0.1: captions and change types, saved as they are made."""
+    from annotations.annotate.server import serve
+
+    def announce(url: str) -> None:
+        console.print(f"annotating {store} at {url} (Ctrl+C stops)", highlight=False, soft_wrap=True)
+        sys.stdout.flush()  # a parent process may be waiting for the URL on a pipe
+
+    serve(store, port=port, annotator=annotator, announce=announce)
+
 
 # ---------------------------------------------------------------------------------------------
 # Benchmarks and scoring (omnidiff/benchmarks, omnidiff/metrics): benchmarks, score
@@ -121,22 +325,18 @@ app.add_typer(benchmarks_app, name="benchmarks")
 @benchmarks_app.command("list")
 def benchmarks_list(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
     """Each benchmark with its citation, split sizes (pairs) and where to download it."""
-    from rich.table import Table
-
     from omnidiff.benchmarks import list_benchmarks
 
     infos = [b.describe() for b in list_benchmarks()]
     if as_json:
         emit_json(infos)
         return
-    table = Table(show_lines=True)
-    for col in ("name", "benchmark", "splits (pairs)", "protocol", "citation / download"):
-        table.add_column(col, overflow="fold")
     for info in infos:
         sizes = ", ".join(f"{k} {v:,}" for k, v in info["split_sizes"].items()) or info["sizes_note"]
-        table.add_row(info["name"].replace("_", "-"), info["title"], sizes, info["protocol"],
-                      f"{info['citation']}\n{info['url']}")
-    console.print(table)
+        console.print(f"[bold]{info['name'].replace('_', '-')}[/bold]  {info['title']}", highlight=False)
+        for label, value in (("pairs", sizes), ("protocol", info["protocol"]), ("cite", info["citation"]),
+                             ("download", info["url"])):
+            console.print(f"  {label:<9} {value}", highlight=False, soft_wrap=True, markup=False)
 
 
 @benchmarks_app.command("prepare")
@@ -300,6 +500,60 @@ def leaderboard(
 # ---------------------------------------------------------------------------------------------
 # M3Diff training (omnidiff/models/m3diff): train
 # ---------------------------------------------------------------------------------------------
+train_app = typer.Typer(help="Train models (the M3Diff reference).", no_args_is_help=True)
+app.add_typer(train_app, name="train")
+
+
+@train_app.command("m3diff")
+def train_m3diff(
+    data: List[Path] = typer.Option(..., "--data", help="Store folder (repeat for several)."),
+    out: Path = typer.Option(Path("checkpoints/m3diff"), "--out", help="Run folder: checkpoints/, final/, train_log.jsonl."),
+    base: str = typer.Option("llava-hf/llava-onevision-qwen2-7b-ov-hf", "--base",
+                             help="Starting weights: a LLaVA-OneVision or M3Diff folder or hub id (MDP starts from the seed when absent)."),
+    preset: str = typer.Option("", "--preset", help="tiny-random: a tiny random model instead of --base (CPU tests)."),
+    split: str = typer.Option("train", "--split"),
+    device: str = typer.Option("auto", "--device", help="auto/cuda/cuda:N; cpu only when asked."),
+    dtype: str = typer.Option("bfloat16", "--dtype", help="bfloat16 (autocast, float32 trainable weights), float16, float32."),
+    epochs: int = typer.Option(1, "--epochs", min=1),
+    max_steps: int = typer.Option(0, "--max-steps", min=0, help="Stop after this many optimiser steps (0: --epochs decide)."),
+    batch_size: int = typer.Option(1, "--batch-size", min=1),
+    grad_accum: int = typer.Option(8, "--grad-accum", min=1),
+    lr: float = typer.Option(2e-4, "--lr", help="LoRA learning rate."),
+    vision_lr: float = typer.Option(2e-6, "--vision-lr"),
+    projector_lr: float = typer.Option(1e-5, "--projector-lr"),
+    mdp_lr: float = typer.Option(1e-4, "--mdp-lr"),
+    lora_r: int = typer.Option(128, "--lora-r", min=1),
+    lora_alpha: int = typer.Option(256, "--lora-alpha", min=1),
+    save_every: int = typer.Option(500, "--save-every", min=1, help="Checkpoint every N steps (and at the end)."),
+    seed: int = typer.Option(0, "--seed"),
+    no_gradient_checkpointing: bool = typer.Option(False, "--no-gradient-checkpointing"),
+    resume: bool = typer.Option(False, "--resume", help="Continue from the latest checkpoint in --out."),
+) -> None:
+    """Fine-tune M3Diff: LoRA r=128/alpha=256 on the LLM; vision encoder, projector and MDP fully trained."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from omnidiff.models.m3diff.training import TrainConfig, Trainer
+
+    config = TrainConfig(
+        data=tuple(str(p) for p in data), out=str(out), base=base, preset=preset, split=split, device=device,
+        dtype=dtype, epochs=epochs, max_steps=max_steps, batch_size=batch_size, grad_accum=grad_accum, lr=lr,
+        vision_lr=vision_lr, projector_lr=projector_lr, mdp_lr=mdp_lr, lora_r=lora_r, lora_alpha=lora_alpha,
+        save_every=save_every, seed=seed, gradient_checkpointing=not no_gradient_checkpointing, resume=resume,
+    )
+    trainer = Trainer(config)  # checks settings, output folder and data before anything is drawn
+    with Progress(TextColumn("train m3diff"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"),
+                  TimeRemainingColumn(), console=err_console, transient=True) as bar:
+        task = bar.add_task("steps", total=None, loss="-")
+
+        def report(step: int, total: int, loss: float) -> None:
+            bar.update(task, completed=step, total=total, loss=f"{loss:.4f}")
+
+        trainer.progress = report
+        result = trainer.run()
+    console.print(
+        f"trained {result.steps} steps (resumed at {result.resumed_from}); final model: {result.final}",
+        highlight=False, soft_wrap=True,
+    )
 
 
 def main(argv: Optional[List[str]] = None) -> None:
