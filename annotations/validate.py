@@ -242,7 +242,11 @@ class _Validator:
                 sizes[col] = size
         before, after = sizes.get("image_before"), sizes.get("image_after")
         if before and after and before != after:
-            self.problem(where, f"before and after differ in size ({before[0]}x{before[1]} vs {after[0]}x{after[1]})")
+            msg = f"before and after differ in size ({before[0]}x{before[1]} vs {after[0]}x{after[1]})"
+            if row.get("domain") == "real":  # photographs (IEdit, scraped pairs) legitimately do; renders never
+                self.note(where, msg)
+            else:
+                self.problem(where, msg)
         for mask, image in (("mask_before", before), ("mask_after", after)):
             msize = sizes.get(mask)
             if msize and image and msize != image:

@@ -141,3 +141,10 @@ def test_leftovers_of_interrupted_append_are_notes(run_cli, small_store):
     (small_store.root / "data" / ".test-00002.parquet.abc.tmp").write_bytes(b"half")
     res = run_cli("validate", small_store.root)
     assert res.code == 0 and "interrupted append" in res.err
+
+
+def test_real_photographs_of_different_sizes_are_a_note(run_cli, tmp_path):
+    store = Store.create(tmp_path / "real")
+    store.append([make_record(1, domain="real", image_after=png_bytes(Image.new("RGB", (40, 30))), mask_after=None)])
+    res = run_cli("validate", store.root)
+    assert res.code == 0 and "before and after differ in size (48x32 vs 40x30)" in res.err
