@@ -43,10 +43,14 @@ def _rss_bytes() -> int:
     return int(psutil.Process().memory_info().rss)
 
 
-def _silence_stdout() -> None:
-    """Blender prints a line per saved render on the C stdout; keep the command's output clean."""
+def _silence_native_output() -> None:
+    """Blender prints a line per saved render on the C stdout, and headless GL prints EGL warnings on
+    the C stderr for every Workbench render; keep the command's output clean. Python errors still
+    reach the parent through the result pipe; OMNIDIFF_DEBUG=1 keeps Blender's stderr."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
+    if not os.environ.get("OMNIDIFF_DEBUG"):
+        os.dup2(devnull, 2)
     os.close(devnull)
 
 
@@ -57,7 +61,7 @@ def worker_main(worker_id: int, tasks: Any, results: Any, profile_name: str, max
     ``results`` is this worker's own pipe to the parent; ``send`` is synchronous, so a message is
     complete before the next job starts, and a worker dying mid-send only cuts its own pipe.
     """
-    _silence_stdout()
+    _silence_native_output()
     from generators.synthetic.profiles import get_profile
     from generators.synthetic.renderer import BlenderSession, bpy_version
     from generators.synthetic.scene_job import render_scene

@@ -176,3 +176,15 @@ def change_type_subsets(records: list[PairRecord], keys: Sequence[str] | None = 
     """``change_type/<key>`` -> pairs listing that key; ``keys`` fixes the order (and the empty ones)."""
     found = sorted({ct for r in records for ct in r.change_types}) if keys is None else list(keys)
     return {f"change_type/{k}": [r.pair_id for r in records if k in r.change_types] for k in found}
+
+
+def semantic_distractor_subsets(records: list[PairRecord], semantic_keys: Sequence[str]) -> dict[str, list[str]]:
+    """The CLEVR protocols: total, semantic, distractor, and per change type over the semantic pairs."""
+    semantic = [r for r in records if not r.distractor]
+    out = {
+        "total": [r.pair_id for r in records],
+        "semantic": [r.pair_id for r in semantic],
+        "distractor": [r.pair_id for r in records if r.distractor],
+    }
+    out.update(change_type_subsets(semantic, semantic_keys))
+    return out

@@ -17,7 +17,7 @@ from omnidiff.benchmarks.base import (
     Benchmark,
     BenchmarkError,
     PlannedPair,
-    change_type_subsets,
+    semantic_distractor_subsets,
     read_json,
     safe_path,
 )
@@ -108,11 +108,4 @@ class ClevrDC(Benchmark):
         return planned
 
     def subsets(self, records: list[PairRecord]) -> dict[str, list[str]]:
-        semantic = [r for r in records if not r.distractor]
-        out = {
-            "total": [r.pair_id for r in records],
-            "semantic": [r.pair_id for r in semantic],
-            "distractor": [r.pair_id for r in records if r.distractor],
-        }
-        out.update(change_type_subsets(semantic, semantic_change_keys()))
-        return out
+        return semantic_distractor_subsets(records, semantic_change_keys())
