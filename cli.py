@@ -43,9 +43,15 @@ def validate(
     no_images: bool = typer.Option(False, "--no-images", help="Skip decoding the images (faster)."),
 ) -> None:
     """Full integrity check of a store; one line per problem; exit 1 if any. Never modifies it."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     from annotations.validate import validate_store
 
-    report = validate_store(store, check_images=not no_images)
+    with Progress(TextColumn("validate"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=err_console, transient=True) as bar:
+        task = bar.add_task("validate", total=None)
+        report = validate_store(store, check_images=not no_images,
+                                progress=lambda done, total: bar.update(task, completed=done, total=total))
     for note in report.notes:
         err_console.print(f"note: {note}", highlight=False, soft_wrap=True)
     for problem in report.problems:

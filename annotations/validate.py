@@ -12,7 +12,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -62,9 +62,11 @@ def _is_imported(prov: dict[str, Any], benchmark: str) -> bool:
 
 
 class _Validator:
-    def __init__(self, root: Path, check_images: bool) -> None:
+    def __init__(self, root: Path, check_images: bool, progress: Callable[[int, int], None] | None = None) -> None:
         self.root = root
         self.check_images = check_images
+        self.progress = progress
+        self.total = 0
         self.report = ValidationReport()
         self.seen: dict[str, str] = {}
         self.annotated: set[str] = set()
@@ -87,6 +89,7 @@ class _Validator:
 
             self.annotated = set(AnnotationLog(self.root).latest())
         counted: list[pa.Table] = []
+        self.total = sum(rows or 0 for _, _, rows in listed)
         for rel, split, rows in listed:
             table = self._shard(rel, split, rows)
             if table is not None:
@@ -167,6 +170,8 @@ class _Validator:
             for batch in pf.iter_batches(batch_size=BATCH_ROWS, columns=columns):
                 for row in batch.to_pylist():
                     self._row(rel, split, row)
+                if self.progress is not None:
+                    self.progress(self.report.pairs, max(self.total, self.report.pairs))
                 kept.append(pa.Table.from_batches([batch]).select(["split", "domain", "change_types"]))
         except (OSError, pa.ArrowException) as exc:
             self.problem(rel, f"truncated or corrupt shard ({exc})")
@@ -253,5 +258,7 @@ class _Validator:
                 self.problem(where, f"{mask} is {msize[0]}x{msize[1]} but the image is {image[0]}x{image[1]}")
 
 
-def validate_store(root: str | Path, check_images: bool = True) -> ValidationReport:
-    return _Validator(Path(root), check_images).run()
+def validate_store(root: str | Path, check_images: bool = True,
+                   progress: Callable[[int, int], None] | None = None) -> ValidationReport:
+    """``progress(done, total)`` is called after each batch of rows (for a progress bar)."""
+    return _Validator(Path(root), check_images, progress).run()

@@ -148,3 +148,11 @@ def test_real_photographs_of_different_sizes_are_a_note(run_cli, tmp_path):
     store.append([make_record(1, domain="real", image_after=png_bytes(Image.new("RGB", (40, 30))), mask_after=None)])
     res = run_cli("validate", store.root)
     assert res.code == 0 and "before and after differ in size (48x32 vs 40x30)" in res.err
+
+
+def test_progress_reaches_the_total(small_store):
+    from annotations.validate import validate_store
+
+    calls = []
+    validate_store(small_store.root, progress=lambda done, total: calls.append((done, total)))
+    assert calls and calls[-1] == (10, 10) and all(a <= b for a, b in calls)
