@@ -102,6 +102,16 @@ def count_rows(table: pa.Table) -> dict[str, Any]:
     }
 
 
+def leftover_files(root: Path, listed: set[str]) -> list[Path]:
+    """What an interrupted append leaves in ``data/``: hidden ``.tmp`` files and shards the manifest
+    does not list. Readers ignore them, ``validate`` notes them, the next ``append`` removes them."""
+    data = root / DATA_DIR
+    if not data.is_dir():
+        return []
+    return [p for p in sorted(data.iterdir())
+            if p.name.endswith(".tmp") or (p.suffix == ".parquet" and f"{DATA_DIR}/{p.name}" not in listed)]
+
+
 SHARD_IMAGE_BYTES = 1 << 30
 
 
@@ -286,12 +296,8 @@ class Store:
 
     def _remove_leftovers(self) -> None:
         """Delete hidden temp files and unlisted shards that an interrupted append left behind."""
-        listed = {s.file for s in self.shards}
-        data = self.root / DATA_DIR
-        for path in sorted(data.iterdir()) if data.is_dir() else []:
-            rel = f"{DATA_DIR}/{path.name}"
-            if path.name.endswith(".tmp") or (path.suffix == ".parquet" and rel not in listed):
-                path.unlink(missing_ok=True)
+        for path in leftover_files(self.root, {s.file for s in self.shards}):
+            path.unlink(missing_ok=True)
 
     def update_info(self, **values: Any) -> None:
         """Merge keys into the manifest's ``info`` (generator settings, failed scenes...)."""

@@ -25,7 +25,7 @@ from annotations.schema import (
     KNOWN_SCHEMA_VERSIONS,
     SPLITS,
 )
-from annotations.store import ANNOTATION_LOG, DATA_DIR, MANIFEST, count_rows
+from annotations.store import ANNOTATION_LOG, DATA_DIR, MANIFEST, count_rows, leftover_files
 from annotations.taxonomy import TAXONOMY
 
 BATCH_ROWS = 32
@@ -132,13 +132,11 @@ class _Validator:
         return out
 
     def _leftovers(self, listed: list[tuple[str, str | None, int | None]]) -> None:
-        data = self.root / DATA_DIR
-        names = {rel for rel, _, _ in listed}
-        for path in sorted(data.iterdir()) if data.is_dir() else []:
+        for path in leftover_files(self.root, {rel for rel, _, _ in listed}):
             rel = f"{DATA_DIR}/{path.name}"
             if path.name.endswith(".tmp"):
                 self.note(rel, "temporary file of an interrupted append (removed by the next append)")
-            elif path.suffix == ".parquet" and rel not in names:
+            else:
                 self.note(rel, "shard not in the manifest, left by an interrupted append (ignored; removed by the next append)")
 
     def _shard(self, rel: str, split: str | None, rows: int | None) -> pa.Table | None:
