@@ -135,12 +135,13 @@ def render(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    from generators.synthetic.run import RenderOptions, parse_ratios, parse_shard
+    from annotations.splits import parse_split_ratios
+    from generators.synthetic.run import RenderOptions, parse_shard
     from generators.synthetic.run import render as render_scenes
 
     opts = RenderOptions(
         out=out, scenes=scenes, preset=preset, profile=profile, seed=seed, pairs_per_scene=pairs_per_scene,
-        changes_per_pair=changes_per_pair, split=split, split_ratios=parse_ratios(split_ratios), workers=workers,
+        changes_per_pair=changes_per_pair, split=split, split_ratios=parse_split_ratios(split_ratios), workers=workers,
         shard=parse_shard(shard), scenes_per_worker=scenes_per_worker, backend=backend,
     )
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("scenes"),
@@ -208,10 +209,10 @@ def _real_track(items, description: str, total: int):
 def _real_options(out, seed, split, ratios, setting, license, source, align, propose, faces, sharp, dedupe, bits):
     from generators.real.pipeline import IngestOptions
     from generators.real.quality import QualityThresholds
-    from generators.real.splits import parse_ratios
+    from annotations.splits import parse_split_ratios
 
     return IngestOptions(
-        out=out, seed=seed, split=split, split_ratios=parse_ratios(ratios), setting=setting, license=license,
+        out=out, seed=seed, split=split, split_ratios=parse_split_ratios(ratios), setting=setting, license=license,
         source=source, align=align, propose=propose, blur_faces=faces,
         quality=QualityThresholds(min_sharpness=sharp), dedupe_against=list(dedupe or []), dedupe_distance=bits,
     )

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from annotations import PairRecord, Store
+from annotations.splits import assign_splits
 from annotations.errors import OmniDiffError
 from annotations.schema import decode_image
 from annotations.store import MANIFEST
@@ -26,7 +27,6 @@ from generators.real.privacy import blur_faces_in_pair
 from generators.real.proposals import propose_change_mask
 from generators.real.quality import DuplicateIndex, QualityThresholds, hash_hex, measure, phash
 from generators.real.report import IngestReport
-from generators.real.splits import assign_splits
 
 GENERATOR = "omnidiff.generators.real"
 GENERATOR_VERSION = "1"

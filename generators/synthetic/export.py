@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from annotations import SPLITS, Store
+from annotations.durable import replace_folder
 from annotations.errors import OmniDiffError
 
 FORMATS = ("clevr-change",)
@@ -88,9 +89,7 @@ def export_store(store_path: Path, fmt: str, out: Path) -> ExportSummary:
         for fname, data in (("change_captions.json", change), ("no_change_captions.json", no_change),
                             ("splits.json", splits), ("type_mapping.json", types)):
             (tmp / fname).write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-        if out.exists():
-            out.rmdir()
-        tmp.rename(out)
+        replace_folder(tmp, out)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

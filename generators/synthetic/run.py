@@ -67,16 +67,6 @@ def parse_shard(text: str | None) -> tuple[int, int]:
     return (i, n)
 
 
-def parse_ratios(text: str) -> tuple[float, float, float]:
-    try:
-        values = tuple(float(p) for p in text.split(","))
-    except ValueError:
-        raise OmniDiffError(f"--split-ratios {text!r}: expected three numbers, e.g. 0.8,0.1,0.1") from None
-    if len(values) != 3 or any(v < 0 for v in values) or abs(sum(values) - 1.0) > 1e-6:
-        raise OmniDiffError(f"--split-ratios {text!r}: need three non-negative shares that add up to 1")
-    return values  # type: ignore[return-value]
-
-
 def check_options(opts: RenderOptions) -> None:
     opts.preset = normalise_preset(opts.preset)
     get_profile(opts.profile)

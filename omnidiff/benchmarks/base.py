@@ -9,7 +9,6 @@ leaves no half-made store behind.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import uuid
 from dataclasses import dataclass, field
@@ -17,6 +16,8 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any, Callable, ClassVar, Iterable, Sequence
 
 from annotations import SPLITS, PairRecord, Store
+from annotations.durable import replace_folder
+from annotations.schema import as_stored_format
 from annotations.errors import OmniDiffError
 
 BATCH_PAIRS = 500
@@ -63,7 +64,10 @@ def _read_image(path: Path) -> bytes:
         raise BenchmarkError(f"{path}: cannot read image ({exc.strerror or exc})") from None
     if not data:
         raise BenchmarkError(f"{path}: image file is empty")
-    return data
+    try:
+        return as_stored_format(data)  # a GIF or WEBP becomes PNG: the store holds PNG and JPEG only
+    except Exception as exc:  # PIL raises several types for bytes that are no image
+        raise BenchmarkError(f"{path}: not an image PIL can read ({type(exc).__name__})") from None
 
 
 def safe_path(root: Path, name: Any, what: str) -> Path:
@@ -149,9 +153,8 @@ class Benchmark:
                 done += len(batch)
                 if progress:
                     progress(done, total)
-            if out.exists():
-                out.rmdir()
-            os.replace(staging, out)
+            store.close()
+            replace_folder(staging, out)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise

@@ -17,7 +17,8 @@ from typing import Any, Callable
 from annotations.errors import OmniDiffError
 from omnidiff.harness.cache import PredictionCache
 from omnidiff.harness.prompts import prompt_for
-from omnidiff.harness.results import RUN, PREDICTIONS, SCORES, predictions_text, result_dir, write_text_atomic
+from annotations.durable import write_atomic
+from omnidiff.harness.results import RUN, PREDICTIONS, SCORES, predictions_text, result_dir
 
 CACHE_FILE = ".cache/predictions.sqlite"
 MODEL_STATE_DIR = ".cache/models"
@@ -86,33 +87,27 @@ def _progress(enabled: bool):
 
 
 def _caption_missing(
-    loaded, store, split: str, todo: list[str], prompt: str, batch_size: int,
+    loaded, store, todo: list[str], prompt: str, batch_size: int,
     save: Callable[[dict[str, str]], None], progress, task,
 ) -> None:
-    """Caption ``todo`` in store order; each batch is saved before the next starts."""
+    """Caption ``todo`` in store order; each batch's images are read (``Store.images``: only their row
+    groups) when the batch starts, and the batch is saved before the next starts."""
     from annotations.schema import decode_image
     from omnidiff.models.base import CaptionRequest
 
-    def flush(batch: list) -> None:
-        requests = [CaptionRequest(r.pair_id, decode_image(r.image_before).convert("RGB"),
-                                   decode_image(r.image_after).convert("RGB"), prompt) for r in batch]
+    for start in range(0, len(todo), batch_size):
+        ids = todo[start:start + batch_size]
+        images = store.images(ids)
+        for pid in ids:
+            if images[pid]["image_before"] is None or images[pid]["image_after"] is None:
+                raise OmniDiffError(f"pair {pid}: missing image in {store.root}")
+        requests = [CaptionRequest(pid, decode_image(images[pid]["image_before"]).convert("RGB"),
+                                   decode_image(images[pid]["image_after"]).convert("RGB"), prompt) for pid in ids]
         captions = loaded.model.caption(requests)
         if not isinstance(captions, list) or len(captions) != len(requests):
             raise OmniDiffError(f"model {loaded.manifest.name} returned {len(captions)} captions for {len(requests)} pairs")
-        save({r.pair_id: ("" if c is None else str(c)) for r, c in zip(batch, captions)})
-        progress.advance(task, len(batch))
-
-    wanted = set(todo)
-    batch: list = []
-    for rec in store.records(split=split, pair_ids=wanted):
-        if rec.image_before is None or rec.image_after is None:
-            raise OmniDiffError(f"pair {rec.pair_id}: missing image in {store.root}")
-        batch.append(rec)
-        if len(batch) >= batch_size:
-            flush(batch)
-            batch = []
-    if batch:
-        flush(batch)
+        save({pid: ("" if c is None else str(c)) for pid, c in zip(ids, captions)})
+        progress.advance(task, len(ids))
 
 
 def output_settings(loaded) -> dict[str, Any]:
@@ -174,7 +169,7 @@ def run_eval(config: EvalConfig) -> list[BenchmarkOutcome]:
 
             with _progress(config.progress) as progress:
                 task = progress.add_task(f"{run_name} {bench.name}/{config.split}", total=len(ids), completed=cached, cached=cached)
-                _caption_missing(loaded, store, config.split, todo, prompt, config.batch_size, save, progress, task)
+                _caption_missing(loaded, store, todo, prompt, config.batch_size, save, progress, task)
             missing = [pid for pid in ids if pid not in captions]
             if missing:
                 raise OmniDiffError(f"{len(missing)} pairs were not captioned (first: {missing[0]})")
@@ -200,14 +195,14 @@ def run_eval(config: EvalConfig) -> list[BenchmarkOutcome]:
                 "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             }
             # both files are written only once scoring succeeded, so they always belong together
-            write_text_atomic(folder / PREDICTIONS, predictions_text(ids, captions))
-            write_text_atomic(folder / SCORES, json.dumps(scores, indent=2, ensure_ascii=False) + "\n")
+            write_atomic(folder / PREDICTIONS, predictions_text(ids, captions).encode("utf-8"))
+            write_atomic(folder / SCORES, (json.dumps(scores, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
             run_info = {
                 "model": config.model, "name": run_name, "model_fingerprint": fingerprint,
                 "options": {k: v for k, v in loaded.options.items()}, "store": str(Path(store.root).resolve()),
                 "split": config.split, "limit": config.limit, "prompt": prompt,
             }
-            write_text_atomic(folder / RUN, json.dumps(run_info, indent=2, sort_keys=True, default=str) + "\n")
+            write_atomic(folder / RUN, (json.dumps(run_info, indent=2, sort_keys=True, default=str) + "\n").encode("utf-8"))
             outcomes.append(BenchmarkOutcome(bench.name, config.split, folder, len(ids), len(ids) - cached, cached, empty, scores))
     finally:
         cache.close()

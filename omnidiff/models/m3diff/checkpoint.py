@@ -7,15 +7,13 @@ killed while saving leaves the previous checkpoint as the latest one.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import uuid
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
 
+from annotations.durable import discard_folder, replace_folder, staging_folder
 from omnidiff.models.m3diff.errors import CheckpointKeyError, M3DiffError
 
 TRAINABLE_FILE = "trainable.safetensors"
@@ -56,20 +54,17 @@ def optimizer_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch
 
 def save_checkpoint(root: Path, step: int, model: torch.nn.Module, optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> Path:
     final = checkpoint_dir(root, step)
-    tmp = root / f".{final.name}.{uuid.uuid4().hex}.tmp"
-    tmp.mkdir(parents=True)
+    tmp = staging_folder(final)
     try:
         save_file(trainable_state(model), str(tmp / TRAINABLE_FILE), metadata={"format": "pt"})
         tensors, groups = optimizer_tensors(optimizer)
         save_file(tensors, str(tmp / OPTIMIZER_TENSORS), metadata={"format": "pt"})
         (tmp / OPTIMIZER_GROUPS).write_text(json.dumps(groups, indent=1))
         (tmp / STATE_FILE).write_text(json.dumps(state, indent=1, sort_keys=True))
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
+        replace_folder(tmp, final, replace_existing=True)  # a step being redone after a resume
     finally:
         if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+            discard_folder(tmp)
     return final
 
 

@@ -24,6 +24,7 @@ from typing import Any, Callable
 
 import torch
 
+from annotations.durable import replace_folder
 from omnidiff.models.m3diff.checkpoint import (
     list_checkpoints,
     load_checkpoint,
@@ -297,5 +298,5 @@ class Trainer:
         if tmp.exists():
             shutil.rmtree(tmp)
         save_bundle(bundle, tmp)
-        tmp.rename(self.out / FINAL)
+        replace_folder(tmp, self.out / FINAL)
         return self.out / FINAL
