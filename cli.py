@@ -62,6 +62,22 @@ def validate(
 
 
 @app.command()
+def compact(store: Path = typer.Argument(..., help="Store folder.")) -> None:
+    """Rewrite small shards into large ones (~1 GiB of images each), atomically; upgrades a version-1 store."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from annotations.compact import compact_store
+
+    with Progress(TextColumn("compact"), BarColumn(), MofNCompleteColumn(), TextColumn("shards"), TimeRemainingColumn(),
+                  console=err_console, transient=True) as bar:
+        task = bar.add_task("compact", total=None)
+        summary = compact_store(store, progress=lambda done, total: bar.update(task, completed=done, total=total))
+    upgraded = f"; upgraded from schema version {summary.upgraded_from}" if summary.upgraded_from else ""
+    console.print(f"compacted {store}: {summary.shards_before} shards -> {summary.shards_after} "
+                  f"({summary.rows} pairs){upgraded}", highlight=False, soft_wrap=True)
+
+
+@app.command()
 def stats(
     store: Path = typer.Argument(..., help="Store folder."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
@@ -126,6 +142,7 @@ def render(
     shard: Optional[str] = typer.Option(None, "--shard", help="I/N: render only scenes with index % N == I."),
     backend: str = typer.Option("local", "--backend", help="local (worker processes) or ray (not installed here)."),
     scenes_per_worker: int = typer.Option(25, "--scenes-per-worker", min=1, help="Recycle a Blender process after this many scenes."),
+    append_every: float = typer.Option(60.0, "--append-every", min=0.1, help="Seconds between appends of finished scenes (also every 256 MiB of images); a kill loses at most this much."),
 ) -> None:
     """Render synthetic tabletop pairs with Blender into a store; rerun to resume.
 
@@ -142,7 +159,7 @@ def render(
     opts = RenderOptions(
         out=out, scenes=scenes, preset=preset, profile=profile, seed=seed, pairs_per_scene=pairs_per_scene,
         changes_per_pair=changes_per_pair, split=split, split_ratios=parse_split_ratios(split_ratios), workers=workers,
-        shard=parse_shard(shard), scenes_per_worker=scenes_per_worker, backend=backend,
+        shard=parse_shard(shard), scenes_per_worker=scenes_per_worker, backend=backend, append_seconds=append_every,
     )
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("scenes"),
                TextColumn("{task.fields[pairs]} pairs, {task.fields[rate]} pairs/h"), TimeElapsedColumn(),

@@ -143,7 +143,7 @@ def test_rerun_skips_stored_scenes(twin_stores, run_cli, tmp_path):
 
 def test_sigkill_halfway_then_rerun_equals_uninterrupted_run(tmp_path, run_cli):
     """Acceptance 2."""
-    args = ["render", "--scenes", "6", "--profile", "test", "--seed", "4", "--pairs-per-scene", "3"]
+    args = ["render", "--scenes", "6", "--profile", "test", "--seed", "4", "--pairs-per-scene", "3", "--append-every", "0.2"]
     killed = tmp_path / "killed"
     proc = subprocess.Popen([sys.executable, "-c", "import cli; cli.main()", *args, "--out", str(killed)],
                             cwd=REPO, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

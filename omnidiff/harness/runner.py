@@ -9,19 +9,36 @@ it with the benchmark's protocol into ``scores.json``.
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
 from annotations.errors import OmniDiffError
-from omnidiff.harness.cache import PredictionCache
+from omnidiff.harness.cache import PredictionCache, images_key
 from omnidiff.harness.prompts import prompt_for
 from annotations.durable import write_atomic
+from annotations.locks import exclusive
 from omnidiff.harness.results import RUN, PREDICTIONS, SCORES, predictions_text, result_dir
 
 CACHE_FILE = ".cache/predictions.sqlite"
 MODEL_STATE_DIR = ".cache/models"
+EVAL_LOCK = ".eval.lock"
+
+
+def lock_results(results: Path, run_name: str, benchmarks: list[str], split: str) -> ExitStack:
+    """Hold the eval lock of each (results folder, model, benchmark, split) this run writes, before any model
+    is loaded or any request sent: a second eval of the same exits at once, naming this one's PID."""
+    stack = ExitStack()
+    try:
+        for bench in benchmarks:
+            folder = result_dir(results, run_name, bench, split)
+            stack.enter_context(exclusive(folder / EVAL_LOCK, f"omnidiff eval {run_name}", f"results {folder}"))
+    except BaseException:
+        stack.close()
+        raise
+    return stack
 
 
 @dataclass(frozen=True)
@@ -141,8 +158,13 @@ def run_eval(config: EvalConfig) -> list[BenchmarkOutcome]:
                 f"{config.data}: no {benchmarks[name].name} pairs in split {config.split!r} (benchmarks there: {held})"
             )
 
-    loaded = load_model(config.model, config.model_args)
     run_name = config.name or config.model
+    locks = lock_results(config.results, run_name, [benchmarks[n].name for n in names], config.split)
+    try:
+        loaded = load_model(config.model, config.model_args)
+    except BaseException:
+        locks.close()
+        raise
     cache = PredictionCache(Path(config.results) / CACHE_FILE)
     outcomes = []
     try:
@@ -159,12 +181,13 @@ def run_eval(config: EvalConfig) -> list[BenchmarkOutcome]:
             loaded.model.prepare(EvalContext(bench.name, config.split, store.root, Path(config.results) / MODEL_STATE_DIR))
             fingerprint = model_fingerprint(loaded.manifest, loaded.model, loaded.options)
             settings = output_settings(loaded)
-            captions = cache.get_many(fingerprint, bench.name, prompt, settings, ids)
+            contents = {pid: images_key(*shas) for pid, shas in store.image_hashes(ids).items()}
+            captions = cache.get_many(fingerprint, bench.name, prompt, settings, contents)
             cached = len(captions)
             todo = [pid for pid in ids if pid not in captions]
 
             def save(new: dict[str, str]) -> None:
-                cache.put_many(fingerprint, bench.name, prompt, settings, new)
+                cache.put_many(fingerprint, bench.name, prompt, settings, new, contents)
                 captions.update(new)
 
             with _progress(config.progress) as progress:
@@ -207,4 +230,5 @@ def run_eval(config: EvalConfig) -> list[BenchmarkOutcome]:
     finally:
         cache.close()
         loaded.model.close()
+        locks.close()
     return outcomes
