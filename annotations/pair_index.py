@@ -67,11 +67,20 @@ class PairIndex:
     def sync(self, shards: Sequence[ShardInfo]) -> None:
         """Index every listed shard the index does not hold under its current identity."""
         with self._lock:
-            known = dict(self._db.execute("SELECT file, identity FROM shards"))
-            for shard in shards:
-                identity = self._identity_of(shard)
-                if known.get(shard.file) != identity:
-                    self.add(shard, self._ids_of_shard(shard), identity)
+            try:
+                self._sync(shards)
+            except sqlite3.OperationalError:  # the file cannot be written (a read-only store): keep it in memory
+                self._db.close()
+                self._db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+                self._db.executescript(_SCHEMA)
+                self._sync(shards)
+
+    def _sync(self, shards: Sequence[ShardInfo]) -> None:
+        known = dict(self._db.execute("SELECT file, identity FROM shards"))
+        for shard in shards:
+            identity = self._identity_of(shard)
+            if known.get(shard.file) != identity:
+                self.add(shard, self._ids_of_shard(shard), identity)
 
     def add(self, shard: ShardInfo, pair_ids: list[str], identity: str | None = None) -> None:
         identity = identity or self._identity_of(shard)
