@@ -186,8 +186,12 @@ def export(
     """Write a store in another project's native layout (CLEVR-Change: images/, sc_images/, nsc_images/, JSON files)."""
     from generators.synthetic.export import export_store
 
+    from annotations import Store
+
     summary = export_store(store, fmt, out)
-    console.print(f"wrote {summary.items} items to {summary.out} ({summary.skipped_scenes} incomplete scenes skipped)",
+    changed = Store.open(store).annotation_changes()  # the export holds the annotated values
+    note = f"; the annotation log changed {changed} pairs of the store" if changed else ""
+    console.print(f"wrote {summary.items} items to {summary.out} ({summary.skipped_scenes} incomplete scenes skipped{note})",
                   highlight=False, soft_wrap=True)
 
 

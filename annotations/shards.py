@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from annotations.durable import write_atomic
 from annotations.errors import StoreError
-from annotations.schema import IMAGE_COLUMNS, IMAGE_HASH_COLUMN
+from annotations.schema import IMAGE_COLUMNS, IMAGE_HASH_COLUMN, arrow_schema
 
 ROW_GROUP_ROWS = 64
 ROW_GROUP_IMAGE_BYTES = 8 << 20
@@ -171,6 +171,31 @@ def write_shard_file(path: Path, fill: Callable[[ShardWriter], None], schema: pa
     return write_atomic(path, write)
 
 
+def type_text(dtype: pa.DataType) -> str:
+    """A type with every nested field name (Arrow's equality ignores them); list items may be called
+    ``item`` or ``element`` depending on the writer."""
+    return str(dtype).replace("list<item: ", "list<element: ")
+
+
+def schema_problems(actual: pa.Schema, version: int, columns: list[str] | None = None) -> list[str]:
+    """How a shard's schema differs from the store schema of ``version`` (for ``columns``, else all)."""
+    expected = arrow_schema(version)
+    wanted = columns if columns is not None else expected.names
+    problems = [f"lacks column {c!r}" for c in wanted if c in expected.names and c not in actual.names]
+    problems += [f"{c} is {actual.field(c).type}, expected {expected.field(c).type}" for c in wanted
+                 if c in expected.names and c in actual.names
+                 and type_text(actual.field(c).type) != type_text(expected.field(c).type)]
+    return problems
+
+
+def _checked(rel: str, schema: pa.Schema, version: int | None, columns: list[str] | None) -> None:
+    if version is None:
+        return
+    problems = schema_problems(schema, version, columns)
+    if problems:
+        raise StoreError(f"{rel}: the shard's schema differs from the store's ({problems[0]}); run omnidiff validate")
+
+
 def check_shard_path(root: Path, rel: str) -> Path:
     """The shard file of a manifest entry; a symlink (which could lead anywhere) is refused."""
     path = root / rel
@@ -179,24 +204,30 @@ def check_shard_path(root: Path, rel: str) -> Path:
     return path
 
 
-def open_shard(root: Path, rel: str) -> pq.ParquetFile:
+def open_shard(root: Path, rel: str, version: int | None = None) -> pq.ParquetFile:
+    """A shard opened for reading with page checksums verified; with ``version``, its schema checked too
+    (a reader never hands out values of another type than the schema's)."""
     path = check_shard_path(root, rel)
     try:
-        return pq.ParquetFile(path, page_checksum_verification=True)
+        pf = pq.ParquetFile(path, page_checksum_verification=True)
     except FileNotFoundError:
         raise StoreError(f"{rel}: shard listed in the manifest is missing") from None
     except (OSError, pa.ArrowException) as exc:
         raise StoreError(f"{rel}: cannot read shard ({one_line(exc)})") from None
+    _checked(rel, pf.schema_arrow, version, None)
+    return pf
 
 
-def read_shard(root: Path, rel: str, columns: list[str] | None) -> pa.Table:
+def read_shard(root: Path, rel: str, columns: list[str] | None, version: int | None = None) -> pa.Table:
     path = check_shard_path(root, rel)
     try:
-        return pq.read_table(path, columns=columns, page_checksum_verification=True)
+        table = pq.read_table(path, columns=columns, page_checksum_verification=True)
     except FileNotFoundError:
         raise StoreError(f"{rel}: shard listed in the manifest is missing") from None
     except (OSError, pa.ArrowException) as exc:
         raise StoreError(f"{rel}: cannot read shard ({one_line(exc)})") from None
+    _checked(rel, table.schema, version, columns)
+    return table
 
 
 def one_line(exc: BaseException, limit: int = 300) -> str:

@@ -206,7 +206,7 @@ class Store:
         self._check_columns(cols)
         overlay = current_annotations(self.root) if annotated else {}
         read = cols if not overlay or "pair_id" in cols else [*cols, "pair_id"]
-        tables = [shard_io.read_shard(self.root, s.file, read) for s in self._listed(split)]
+        tables = [shard_io.read_shard(self.root, s.file, read, self.schema_version) for s in self._listed(split)]
         if not tables:
             schema = arrow_schema(self.schema_version)
             return pa.schema([schema.field(c) for c in cols]).empty_table()
@@ -313,7 +313,7 @@ class Store:
         with self._io:
             cached = self._files.get(shard.file)
             if cached is None:
-                pf = shard_io.open_shard(self.root, shard.file)
+                pf = shard_io.open_shard(self.root, shard.file, self.schema_version)
                 sizes = [pf.metadata.row_group(i).num_rows for i in range(pf.num_row_groups)]
                 cached = self._files[shard.file] = (pf, np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64))
             return cached

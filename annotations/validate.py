@@ -49,7 +49,7 @@ from annotations.schema import (
     pair_id_problem,
     sha256_hex,
 )
-from annotations.shards import one_line
+from annotations.shards import one_line, schema_problems
 from annotations.taxonomy import TAXONOMY
 
 BATCH_ROWS = 32
@@ -110,12 +110,6 @@ def image_check(data: bytes | None) -> tuple[tuple[int, int] | None, str | None]
             return img.size, None
     except Exception as exc:  # PIL raises many types for corrupt data
         return None, f"does not decode ({type(exc).__name__}: {exc})"
-
-
-def _type_text(dtype: pa.DataType) -> str:
-    """A type with every nested field name (Arrow's equality ignores them); list items may be called
-    ``item`` or ``element`` depending on the writer."""
-    return str(dtype).replace("list<item: ", "list<element: ")
 
 
 def _is_imported(prov: dict[str, Any], benchmark: str) -> bool:
@@ -285,8 +279,7 @@ class _Validator:
             return None
         if manifest_version is not None and version != manifest_version:
             self.problem(rel, f"shard schema version {version} in a version {manifest_version} store")
-        expected = arrow_schema(version)
-        actual = pf.schema_arrow
+        expected, actual = arrow_schema(version), pf.schema_arrow
         missing = [c for c in expected.names if c not in actual.names]
         if missing:
             self.problem(rel, f"shard lacks columns {missing}")
@@ -294,8 +287,7 @@ class _Validator:
         extra = [c for c in actual.names if c not in expected.names]
         if extra:
             self.problem(rel, f"shard has columns the schema does not know {extra}")
-        wrong = [f"{f.name} is {actual.field(f.name).type}, expected {f.type}" for f in expected
-                 if _type_text(actual.field(f.name).type) != _type_text(f.type)]
+        wrong = schema_problems(actual, version)
         if wrong:
             self.problem(rel, "column types differ from the schema: " + "; ".join(wrong))
             return None

@@ -102,6 +102,10 @@ def test_column_of_the_wrong_type_is_a_problem(run_cli, small_store):
     res = run_cli("validate", small_store.root)
     assert res.code == 1
     assert f"{rel}: column types differ from the schema: captions is string, expected list<item: string>" in res.out
+    for command in ("stats", "show"):  # readers refuse it in one line, no Arrow schema dump, no letters as captions
+        res = run_cli(command, small_store.root, *(["--out", small_store.root.parent / "s.png", "-n", "20"] if command == "show" else []))
+        assert res.code == 1 and len(res.err.strip().splitlines()) == 1, res.err
+        assert "schema differs from the store's (captions is string" in " ".join(res.err.split())
 
 
 @pytest.mark.parametrize("fmt", ["GIF", "BMP", "WEBP"])

@@ -133,3 +133,16 @@ def test_malformed_log_entries_are_refused_flagged_and_never_applied(small_store
     assert res.code == 1
     flagged = [line for line in res.out.splitlines() if "malformed entry, never applied" in line]
     assert len(flagged) == 2 and flagged[0].startswith("annotations/log.jsonl: line ")
+
+
+def test_export_writes_the_annotated_captions_and_says_so(tmp_path, run_cli):
+    store = Store.create(tmp_path / "cc")
+    store.append([make_record(0, benchmark="clevr_change", native_change_type="color", change_types=["color"]),
+                  make_record(1, benchmark="clevr_change", native_change_type=None, distractor=True,
+                              change_types=["viewpoint"], scene_id="scene-000")])
+    annotate(store, "pair-0000", [FIRST], ["color"])
+    res = run_cli("export", store.root, "--format", "clevr-change", "--out", tmp_path / "out")
+    assert res.code == 0, res.err
+    assert "the annotation log changed 1 pairs" in flat(res.out)
+    captions = json.loads((tmp_path / "out" / "change_captions.json").read_text())
+    assert list(captions.values()) == [[FIRST]]
