@@ -11,6 +11,8 @@ write time); metadata columns use zstd.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Callable
@@ -204,28 +206,31 @@ def check_shard_path(root: Path, rel: str) -> Path:
     return path
 
 
-def open_shard(root: Path, rel: str, version: int | None = None) -> pq.ParquetFile:
-    """A shard opened for reading with page checksums verified; with ``version``, its schema checked too
-    (a reader never hands out values of another type than the schema's)."""
-    path = check_shard_path(root, rel)
+@contextmanager
+def _reading(rel: str) -> Iterator[None]:
+    """Read errors of a shard as one-line StoreErrors."""
     try:
-        pf = pq.ParquetFile(path, page_checksum_verification=True)
+        yield
     except FileNotFoundError:
         raise StoreError(f"{rel}: shard listed in the manifest is missing") from None
     except (OSError, pa.ArrowException) as exc:
         raise StoreError(f"{rel}: cannot read shard ({one_line(exc)})") from None
+
+
+def open_shard(root: Path, rel: str, version: int | None = None) -> pq.ParquetFile:
+    """A shard opened for reading with page checksums verified; with ``version``, its schema checked too
+    (a reader never hands out values of another type than the schema's)."""
+    path = check_shard_path(root, rel)
+    with _reading(rel):
+        pf = pq.ParquetFile(path, page_checksum_verification=True)
     _checked(rel, pf.schema_arrow, version, None)
     return pf
 
 
 def read_shard(root: Path, rel: str, columns: list[str] | None, version: int | None = None) -> pa.Table:
     path = check_shard_path(root, rel)
-    try:
+    with _reading(rel):
         table = pq.read_table(path, columns=columns, page_checksum_verification=True)
-    except FileNotFoundError:
-        raise StoreError(f"{rel}: shard listed in the manifest is missing") from None
-    except (OSError, pa.ArrowException) as exc:
-        raise StoreError(f"{rel}: cannot read shard ({one_line(exc)})") from None
     _checked(rel, table.schema, version, columns)
     return table
 
