@@ -242,7 +242,7 @@ class Store:
                 yield apply_to_record(PairRecord.from_row(row, decode_images=decode_images), overlay)
             return
         for shard in self._listed(split):
-            pf, _ = self._file(shard)
+            pf = shard_io.open_shard(self.root, shard.file, self.schema_version)  # its own reader: streams may interleave
             try:
                 batches = pf.iter_batches(batch_size=shard_io.ROW_GROUP_ROWS, columns=cols)
                 for batch in batches:
@@ -267,7 +267,8 @@ class Store:
         if bad:
             raise StoreError(f"Store.images: {bad[0]!r} is not an image column ({', '.join(IMAGE_COLUMNS)})")
         hashed = IMAGE_HASH_COLUMN in self.columns
-        rows = self._rows(pair_ids, cols + ([IMAGE_HASH_COLUMN] if hashed else []))
+        leaves = [f"{c}.bytes" for c in cols] + ([f"{IMAGE_HASH_COLUMN}.{c}" for c in cols] if hashed else [])
+        rows = self._rows(pair_ids, leaves)  # only the leaves needed: the row groups' other columns stay unread
         out: dict[str, dict[str, bytes | None]] = {}
         for pid in dict.fromkeys(pair_ids):
             row = rows[pid]
@@ -285,7 +286,7 @@ class Store:
         """pair id -> SHA-256 of (image_before, image_after): from the hash column, or from the bytes in a
         version-1 store."""
         if IMAGE_HASH_COLUMN in self.columns:
-            rows = self._rows(pair_ids, [IMAGE_HASH_COLUMN])
+            rows = self._rows(pair_ids, [f"{IMAGE_HASH_COLUMN}.{c}" for c in BEFORE_AFTER])
             return {pid: tuple((rows[pid][IMAGE_HASH_COLUMN] or {}).get(c) for c in BEFORE_AFTER) for pid in pair_ids}
         out: dict[str, tuple[str | None, str | None]] = {}
         ids = list(pair_ids)

@@ -156,49 +156,45 @@ def tiny_records(start: int, count: int, pngs: list[bytes]) -> list[PairRecord]:
 
 
 def scale_section(args) -> None:
-    from annotations.shards import SHARD_ROWS
-
     rng = np.random.default_rng(args.seed)
     pngs = tiny_pngs(rng)
     sizes = [1_000, 10_000, 100_000]
     tmp = Path(tempfile.mkdtemp(prefix="bench-store-scale-"))
-    results: dict[int, dict[str, float]] = {}
+    times: dict[int, dict[str, list[float]]] = {n: {"append": [], "cold": [], "warm": []} for n in sizes}
     try:
+        ids: dict[int, list[str]] = {}
+        readers: dict[int, Store] = {}
         for n in sizes:
             store = Store.create(tmp / f"s{n}")
-            for start in range(0, n, SHARD_ROWS):
-                store.append(tiny_records(start, min(SHARD_ROWS, n - start), pngs))
-            os.sync()
-            appends = []
-            for k in range(args.repeats):
+            store.append(tiny_records(0, n, pngs))  # one append: full shards of each split (SHARD_ROWS rows at most)
+            ids[n] = store.pair_ids()
+            readers[n] = reader = Store.open(store.root)
+            for shard in reader.shards:  # an open store: each shard's footer has been read once
+                reader._file(shard)
+            reader.images(ids[n][:1])
+        os.sync()
+        pick = np.random.default_rng(args.seed + 1)
+        for k in range(args.repeats):  # sizes interleaved, so that the shared machine's load falls on all alike
+            for n in sizes:
                 batch = tiny_records(10_000_000 + 100 * k, 100, pngs)
-                fresh = Store.open(store.root)
-                appends.append(timed(lambda: fresh.append(batch))[0])
-            ids = Store.open(store.root).pair_ids()
-            shards = len(Store.open(store.root).shards)
-            pick = np.random.default_rng(args.seed + n)
-            cold, warm = [], []
-            for k in range(args.repeats):
-                chosen = [ids[i] for i in pick.choice(len(ids), 8, replace=False)]
-                cold.append(timed(lambda: Store.open(store.root).images(chosen))[0])
-            reader = Store.open(store.root)
-            reader.images(ids[:1])
-            for k in range(4 * args.repeats):
-                chosen = [ids[i] for i in pick.choice(len(ids), 8, replace=False)]
-                warm.append(timed(lambda: reader.images(chosen))[0])
-            results[n] = {"shards": shards, "append": float(np.median(appends)),
-                          "images_cold": float(np.median(cold)), "images_warm": float(np.median(warm))}
-            shutil.rmtree(store.root)
+                fresh = Store.open(tmp / f"s{n}")
+                times[n]["append"].append(timed(lambda: fresh.append(batch))[0])
+                chosen = [ids[n][i] for i in pick.choice(len(ids[n]), 8, replace=False)]
+                times[n]["cold"].append(timed(lambda: Store.open(tmp / f"s{n}").images(chosen))[0])
+                for _ in range(20):
+                    chosen = [ids[n][i] for i in pick.choice(len(ids[n]), 8, replace=False)]
+                    times[n]["warm"].append(timed(lambda: readers[n].images(chosen))[0])
+        shards = {n: len(Store.open(tmp / f"s{n}").shards) for n in sizes}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"median of {args.repeats} appends of 100 pairs / of Store.images for 8 random pairs (ms)")
+    med = {n: {k: float(np.median(v)) * 1e3 for k, v in t.items()} for n, t in times.items()}
+    print(f"medians of {args.repeats} appends of 100 pairs and of Store.images for 8 random pairs, sizes interleaved (ms)")
     print(f"{'pairs':>10}{'shards':>8}{'append':>10}{'images (open+read)':>20}{'images (open store)':>21}")
     for n in sizes:
-        r = results[n]
-        print(f"{n:>10,}{r['shards']:>8}{r['append'] * 1e3:>10.2f}{r['images_cold'] * 1e3:>20.2f}{r['images_warm'] * 1e3:>21.2f}")
-    big, small = results[sizes[-1]], results[sizes[0]]
+        print(f"{n:>10,}{shards[n]:>8}{med[n]['append']:>10.2f}{med[n]['cold']:>20.2f}{med[n]['warm']:>21.2f}")
+    big, small = med[sizes[-1]], med[sizes[0]]
     print(f"ratio 100k / 1k: append {big['append'] / small['append']:.2f}, images (open+read) "
-          f"{big['images_cold'] / small['images_cold']:.2f}, images (open store) {big['images_warm'] / small['images_warm']:.2f}")
+          f"{big['cold'] / small['cold']:.2f}, images (open store) {big['warm'] / small['warm']:.2f}")
 
 
 # -- checksums: what the integrity checks cost ------------------------------------------------------
