@@ -71,6 +71,7 @@ from annotations.view import Overlay, apply_to_record, apply_to_table, changed_p
 __all__ = ["Store", "ShardInfo"]
 
 BEFORE_AFTER = ("image_before", "image_after")
+STREAM_BATCH_ROWS = 64  # records() holds this many rows (with their images) at a time
 
 
 def _image_bytes(rec: PairRecord) -> int:
@@ -244,7 +245,7 @@ class Store:
         for shard in self._listed(split):
             pf = shard_io.open_shard(self.root, shard.file, self.schema_version)  # its own reader: streams may interleave
             try:
-                batches = pf.iter_batches(batch_size=shard_io.ROW_GROUP_ROWS, columns=cols)
+                batches = pf.iter_batches(batch_size=STREAM_BATCH_ROWS, columns=cols)
                 for batch in batches:
                     for row in batch.to_pylist():
                         yield apply_to_record(PairRecord.from_row(row, decode_images=decode_images), overlay)
@@ -290,8 +291,8 @@ class Store:
             return {pid: tuple((rows[pid][IMAGE_HASH_COLUMN] or {}).get(c) for c in BEFORE_AFTER) for pid in pair_ids}
         out: dict[str, tuple[str | None, str | None]] = {}
         ids = list(pair_ids)
-        for start in range(0, len(ids), shard_io.ROW_GROUP_ROWS):
-            for pid, imgs in self.images(ids[start:start + shard_io.ROW_GROUP_ROWS]).items():
+        for start in range(0, len(ids), STREAM_BATCH_ROWS):
+            for pid, imgs in self.images(ids[start:start + STREAM_BATCH_ROWS]).items():
                 out[pid] = (sha256_hex(imgs["image_before"]), sha256_hex(imgs["image_after"]))
         return out
 

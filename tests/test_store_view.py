@@ -146,3 +146,17 @@ def test_export_writes_the_annotated_captions_and_says_so(tmp_path, run_cli):
     assert "the annotation log changed 1 pairs" in flat(res.out)
     captions = json.loads((tmp_path / "out" / "change_captions.json").read_text())
     assert list(captions.values()) == [[FIRST]]
+
+
+@pytest.mark.parametrize("target", ["omnidiff.json", "data/sheet.png", "annotations/board.md"])
+def test_show_and_leaderboard_refuse_to_write_into_a_store(small_store, run_cli, tmp_path, target):
+    from store_helpers import snapshot
+
+    before = snapshot(small_store.root)
+    out = small_store.root / target
+    (tmp_path / "results").mkdir()
+    for args in (("show", small_store.root, "--out", out), ("leaderboard", "--results", tmp_path / "results", "--out", out)):
+        res = run_cli(*args)
+        assert res.code == 1 and "is inside the store" in " ".join(res.err.split()), res.err
+        assert len(res.err.strip().splitlines()) == 1
+    assert snapshot(small_store.root) == before
