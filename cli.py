@@ -253,13 +253,14 @@ def ingest_pairs_cmd(
     align: bool = _REAL_ALIGN, propose: bool = _REAL_PROPOSE, blur_faces: bool = _REAL_FACES,
     min_sharpness: float = _REAL_SHARP, dedupe_against: Optional[List[Path]] = _REAL_DEDUPE,
     dedupe_distance: int = _REAL_DEDUPE_BITS, as_json: bool = _REAL_JSON,
+    root: Optional[Path] = typer.Option(None, "--root", help="Folder a manifest's paths are relative to (default: the manifest's folder); nothing outside it is read."),
 ) -> None:
     """Ingest photographed or scraped before/after pairs; EXIF is stripped, nothing is warped."""
     from generators.real.ingest import ingest_pairs
 
     options = _real_options(out, seed, split, split_ratios, setting, license, source, align, propose, blur_faces,
                             min_sharpness, dedupe_against, dedupe_distance)
-    report, store = ingest_pairs(src, options, _real_track)
+    report, store = ingest_pairs(src, options, _real_track, root=root)
     _real_print_report(report, store, as_json)
 
 

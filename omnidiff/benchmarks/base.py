@@ -13,11 +13,12 @@ import os
 import shutil
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterable, Sequence
 
 from annotations import SPLITS, PairRecord, Store
 from annotations.errors import OmniDiffError
+from annotations.safe_paths import escape_reason, relative_parts
 
 BATCH_PAIRS = 500
 ProgressFn = Callable[[int, int], None]
@@ -67,15 +68,13 @@ def _read_image(path: Path) -> bytes:
 
 
 def safe_path(root: Path, name: Any, what: str) -> Path:
-    """``root / name`` for a relative file name from an annotation file; refuses escapes."""
-    if not isinstance(name, str) or not name.strip():
-        raise BenchmarkError(f"{what}: file name {name!r} is not a non-empty string")
-    posix, windows = PurePosixPath(name), PureWindowsPath(name)
-    if posix.is_absolute() or windows.is_absolute() or windows.drive or name.startswith(("/", "\\")):
-        raise BenchmarkError(f"{what}: absolute file name {name!r} refused (names must stay inside the source)")
-    if ".." in posix.parts or ".." in windows.parts:
-        raise BenchmarkError(f"{what}: file name {name!r} climbs out of the source folder; refused")
-    return root / posix
+    """``root / name`` for a relative file name from an annotation file; refuses escapes, by name
+    (absolute, ``..``) or through a symlink (one leading outside ``root``, or a loop)."""
+    path = root.joinpath(*relative_parts(name, what, BenchmarkError))
+    reason = escape_reason(root, path)
+    if reason is not None:
+        raise BenchmarkError(f"{what}: {path} is {reason}; refused (files must stay inside the source)")
+    return path
 
 
 def read_json(path: Path, what: str) -> Any:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from annotations import jsonl
 from annotations.errors import OmniDiffError
 
 PREDICTIONS = "predictions.jsonl"
@@ -28,7 +29,7 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 
 def predictions_text(pair_ids: list[str], captions: dict[str, str]) -> str:
-    return "".join(json.dumps({"pair_id": pid, "caption": captions[pid]}, ensure_ascii=False) + "\n" for pid in pair_ids)
+    return "".join(jsonl.dumps_line({"pair_id": pid, "caption": captions[pid]}) for pid in pair_ids)
 
 
 def result_dir(results: Path, model: str, benchmark: str, split: str) -> Path:
@@ -59,7 +60,7 @@ class ResultEntry:
         path = self.folder / PREDICTIONS
         if not path.is_file():
             return {}
-        rows = (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+        rows = (row for _, row in jsonl.read_lines(path))
         return {row["pair_id"]: row["caption"] for row in rows}
 
 
