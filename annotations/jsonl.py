@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, AnyStr, Iterator
 
 from annotations.errors import OmniDiffError
 

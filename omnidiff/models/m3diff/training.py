@@ -24,6 +24,7 @@ from typing import Any, Callable
 
 import torch
 
+from annotations import jsonl
 from omnidiff.models.m3diff.checkpoint import (
     list_checkpoints,
     load_checkpoint,
@@ -281,7 +282,7 @@ class Trainer:
         log = self.out / LOG
         if not log.is_file():
             return
-        kept = [line for line in log.read_text().splitlines() if line.strip() and json.loads(line)["step"] <= step]
+        kept = [line for _, line in jsonl.split_lines(log.read_text(encoding="utf-8")) if json.loads(line)["step"] <= step]
         log.write_text("".join(line + "\n" for line in kept))
 
     def _save_final(self, bundle: M3DiffBundle) -> Path:
