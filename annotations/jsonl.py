@@ -22,11 +22,15 @@ class JsonLinesError(OmniDiffError):
     """A JSON Lines file that cannot be read as such (one line saying where)."""
 
 
-def split_lines(data: str) -> Iterator[tuple[int, str]]:
-    """(line number from 1, line) for each line that is not blank; a ``\\r`` before ``\\n`` is kept
-    (JSON ignores it)."""
-    for lineno, line in enumerate(data.split("\n"), start=1):
-        if line.strip(_JSON_WHITESPACE):
+def split_lines(data: AnyStr) -> Iterator[tuple[int, AnyStr]]:
+    """(line number from 1, line) for each line of text or bytes that is not blank; a ``\\r`` before
+    ``\\n`` is kept (JSON ignores it)."""
+    if isinstance(data, str):
+        newline, blank = "\n", _JSON_WHITESPACE
+    else:
+        newline, blank = b"\n", _JSON_WHITESPACE.encode()
+    for lineno, line in enumerate(data.split(newline), start=1):
+        if line.strip(blank):
             yield lineno, line
 
 
