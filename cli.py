@@ -155,8 +155,10 @@ def render(
     )
     for scene_id, reason in summary.failed.items():
         err_console.print(f"failed: {scene_id}: {reason}", highlight=False, soft_wrap=True, markup=False)
-    if summary.failed and not summary.rendered_scenes:
-        raise OmniDiffError(f"every scene failed ({len(summary.failed)}); see the reasons above")
+    if summary.failed:
+        attempted = summary.rendered_scenes + len(summary.failed)
+        raise OmniDiffError(f"{len(summary.failed)} of {attempted} scene(s) failed (reasons above; the others are "
+                            "stored): rerun the same command to retry them")
 
 
 @app.command()

@@ -29,6 +29,36 @@ READY_TIMEOUT_S = 180.0
 SCENE_TIMEOUT_S = 3600.0  # a worker silent this long on one scene is killed and treated as crashed
 
 
+SCRATCH_PREFIX = "omnidiff-render-"  # then the owner's PID: omnidiff-render-<pid>-<random>
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def remove_stale_scratch(folder: Path) -> list[Path]:
+    """Remove this user's render scratch folders whose owning process is gone (a killed parent
+    cannot clean up after itself); returns what was removed."""
+    removed = []
+    for path in folder.glob(f"{SCRATCH_PREFIX}*"):
+        owner = path.name[len(SCRATCH_PREFIX):].split("-", 1)[0]
+        try:
+            info = path.lstat()
+        except OSError:
+            continue
+        if not owner.isdigit() or _pid_alive(int(owner)) or info.st_uid != os.getuid() or path.is_symlink():
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
 @dataclass
 class _Worker:
     wid: int
@@ -53,6 +83,30 @@ class PoolEvent:
     info: dict[str, Any] | None = None
 
 
+class PendingJobs:
+    """Jobs waiting for a worker: retries first, then the next ones drawn from a lazy plan."""
+
+    def __init__(self, jobs: Iterable[SceneJob], total: int) -> None:
+        self._fresh = iter(jobs)
+        self._left = total  # fresh jobs not drawn yet
+        self._retries: deque[SceneJob] = deque()
+
+    def __len__(self) -> int:
+        return len(self._retries) + self._left
+
+    def popleft(self) -> SceneJob:
+        if self._retries:
+            return self._retries.popleft()
+        job = next(self._fresh, None)
+        if job is None:
+            raise OmniDiffError("the render plan ended before its announced count (a bug)")
+        self._left -= 1
+        return job
+
+    def appendleft(self, job: SceneJob) -> None:
+        self._retries.appendleft(job)
+
+
 class RenderPool:
     def __init__(self, workers: int, profile_name: str, scenes_per_worker: int,
                  scene_timeout: float = SCENE_TIMEOUT_S) -> None:
@@ -64,7 +118,9 @@ class RenderPool:
         self.workers: dict[int, _Worker] = {}
         self._next_id = 0
         self.started_workers = 0
-        self.scratch = Path(tempfile.mkdtemp(prefix="omnidiff-render-"))  # workers' render files; removed at close
+        remove_stale_scratch(Path(tempfile.gettempdir()))
+        # workers' render files; removed at close, or by a later run when this process was killed
+        self.scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
 
     def _spawn(self) -> _Worker:
         from generators.synthetic.worker import worker_main
@@ -85,11 +141,11 @@ class RenderPool:
         self.workers[wid] = worker
         return worker
 
-    def run(self, jobs: Iterable[SceneJob], on_event: Callable[[PoolEvent], None]) -> None:
-        """Render every job; ``on_event`` gets each finished or failed scene in the parent process."""
-        pending: deque[SceneJob] = deque(jobs)
+    def run(self, jobs: Iterable[SceneJob], total: int, on_event: Callable[[PoolEvent], None]) -> None:
+        """Render the ``total`` jobs that ``jobs`` yields (drawn as workers free up, never all held);
+        ``on_event`` gets each finished or failed scene in the parent process."""
+        pending = PendingJobs(jobs, total)
         tries: dict[int, int] = {}
-        total = len(pending)
         finished = 0
         try:
             while finished < total:
@@ -106,7 +162,7 @@ class RenderPool:
         finally:
             self.close()
 
-    def _top_up(self, pending: deque[SceneJob], total: int) -> None:
+    def _top_up(self, pending: PendingJobs, total: int) -> None:
         busy = sum(1 for w in self.workers.values() if w.job is not None or w.assigned >= self.scenes_per_worker)
         while len(self.workers) < self.n and len(self.workers) < busy + len(pending):
             if self.started_workers >= self.n + total * MAX_TRIES + total // max(1, self.scenes_per_worker) + 2:
@@ -160,7 +216,7 @@ class RenderPool:
             return 1
         return 0
 
-    def _reap(self, pending: deque[SceneJob], tries: dict[int, int], on_event: Callable[[PoolEvent], None]) -> int:
+    def _reap(self, pending: PendingJobs, tries: dict[int, int], on_event: Callable[[PoolEvent], None]) -> int:
         """Replace dead workers; a crash with a scene in flight retries it once, then fails it."""
         finished = 0
         for w in list(self.workers.values()):
