@@ -15,7 +15,7 @@ from typing import List, Optional
 import typer
 from rich.console import Console
 
-from annotations.errors import OmniDiffError
+from annotations.errors import OmniDiffError, describe_os_error
 
 app = typer.Typer(
     name="omnidiff",
@@ -79,7 +79,7 @@ def stats(
 @app.command()
 def show(
     store: Path = typer.Argument(..., help="Store folder."),
-    out: Path = typer.Option(Path("sheet.png"), "--out", help="PNG file to write."),
+    out: Path = typer.Option(Path("sheet.png"), "--out", help="Image file to write: .png, or .jpg/.jpeg for JPEG."),
     n: int = typer.Option(8, "--n", "-n", min=1, max=200, help="How many pairs."),
     split: Optional[str] = typer.Option(None, "--split"),
     change_type: Optional[str] = typer.Option(None, "--change-type"),
@@ -497,7 +497,9 @@ def leaderboard(
     """Tables from the results folder: Markdown, CSV, LaTeX (booktabs) or one self-contained HTML page."""
     from leaderboard.render import render_leaderboard, write_leaderboard
 
-    text = render_leaderboard(results, fmt, include_reported=reported, examples=examples)
+    text, warnings = render_leaderboard(results, fmt, include_reported=reported, examples=examples)
+    for warning in warnings:
+        err_console.print(f"warning: {warning}", highlight=False, soft_wrap=True, markup=False)
     if out is None:
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -578,10 +580,11 @@ def main(argv: Optional[List[str]] = None) -> None:
     except Exception as exc:  # a bug, not user input: still one line unless asked for the traceback
         if os.environ.get("OMNIDIFF_DEBUG"):
             raise
-        err_console.print(
-            f"error: {type(exc).__name__}: {exc} (set OMNIDIFF_DEBUG=1 for the traceback)",
-            highlight=False, soft_wrap=True, markup=False,
-        )
+        # a path the user gave that cannot be made or read: name it and say why
+        message = describe_os_error(exc) if isinstance(exc, OSError) else None
+        if message is None:
+            message = f"{type(exc).__name__}: {exc} (set OMNIDIFF_DEBUG=1 for the traceback)"
+        err_console.print(f"error: {message}", highlight=False, soft_wrap=True, markup=False)
         sys.exit(1)
 
 

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from annotations import PairRecord, Store
-from annotations.errors import OmniDiffError
+from annotations.errors import OmniDiffError, file_in_the_way
 from annotations.schema import decode_image
 from annotations.store import MANIFEST
 from generators.real.align import register
@@ -109,6 +109,9 @@ def open_target(out: Path) -> Store | None:
     """The existing store at ``out``, or None when it is to be created; refuses anything else early."""
     if (out / MANIFEST).is_file():
         return Store.open(out)
+    blocker = file_in_the_way(out)
+    if blocker is not None:  # said now, not after every image has been read
+        raise OmniDiffError(f"--out {out}: {blocker} is a file, not a folder")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise OmniDiffError(f"{out}: exists and is neither a store nor an empty folder; choose a new --out")
     return None
