@@ -382,6 +382,7 @@ def score(
     split: Optional[str] = typer.Option(None, "--split", help="Only this split of a store."),
     allow_missing: bool = typer.Option(False, "--allow-missing", help="Score only the pairs that have a prediction."),
     no_spice: bool = typer.Option(False, "--no-spice", help="Skip SPICE even where its jars are found."),
+    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="Cut every caption to its first N PTB tokens (not stock pycocoevalcap; noted). Default: whole captions."),
 ) -> None:
     """BLEU-1..4, METEOR, ROUGE-L, CIDEr (and SPICE) as pycocoevalcap 1.2; prints JSON."""
     from omnidiff.metrics import score_captions
@@ -402,7 +403,7 @@ def score(
         subset_map = {**(subset_map or {}), **load_subsets(subsets)}
     with err_console.status("scoring") as status:
         result = score_captions(preds, refs, subset_map, spice=not no_spice, allow_missing=allow_missing,
-                                progress=lambda message: status.update(message))
+                                progress=lambda message: status.update(message), max_tokens=max_tokens)
     emit_json(result.to_dict())
 
 
@@ -423,6 +424,7 @@ def eval_command(
     spice: bool = typer.Option(True, "--spice/--no-spice", help="Score SPICE when its jars are installed."),
     as_json: bool = typer.Option(False, "--json", help="Print the scores as JSON."),
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
+    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="Score captions cut to their first N PTB tokens (not stock; noted in scores.json and run.json)."),
 ) -> None:
     """Run a model over benchmarks: cached (SQLite, resumable), scored, written to results/."""
     from omnidiff.harness.runner import EvalConfig, run_eval
@@ -433,7 +435,7 @@ def eval_command(
     config = EvalConfig(
         model=model, data=data, model_args=parse_model_args(model_arg), benchmarks=tuple(benchmark or ()),
         split=split, limit=limit, results=results, batch_size=batch_size, spice=spice, name=name,
-        progress=not no_progress,
+        progress=not no_progress, max_tokens=max_tokens,
     )
     outcomes = run_eval(config)
     if as_json:
