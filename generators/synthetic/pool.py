@@ -99,7 +99,7 @@ class PendingJobs:
             return self._retries.popleft()
         job = next(self._fresh, None)
         if job is None:
-            raise OmniDiffError("the render plan ended before its announced count (a bug)")
+            raise RuntimeError("the render plan ended before its announced count")
         self._left -= 1
         return job
 
