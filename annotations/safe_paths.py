@@ -33,6 +33,8 @@ def relative_parts(name: Any, what: str, error: type[OmniDiffError] = OmniDiffEr
 
 @lru_cache(maxsize=256)
 def real_folder(folder: str) -> str:
+    """Where a source folder really is, resolved once per process (a prepare checks ~10^5 names
+    against a handful of folders; where the folder itself leads is allowed to be anywhere)."""
     return os.path.realpath(folder)
 
 

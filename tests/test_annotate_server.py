@@ -142,7 +142,10 @@ def test_half_sent_requests_do_not_pile_up_threads(store):
             closed += 1
             assert data == b"" or data.startswith(b"HTTP/1.1 503")
         assert closed == 300
-        assert threading.active_count() <= baseline + 1
+        settle = time.monotonic() + 3  # a handler thread ends just after it hangs up
+        while threading.active_count() > baseline and time.monotonic() < settle:
+            time.sleep(0.05)
+        assert threading.active_count() <= baseline
         status, _, _ = request(port, "GET", "/api/meta")  # and it still serves
         assert status == 200
     finally:

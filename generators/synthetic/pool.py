@@ -66,6 +66,7 @@ class _Worker:
     tasks: Any
     conn: Any  # read end of the worker's result pipe; None once it reached end of file
     job: SceneJob | None = None
+    tries: int = 0  # how many times its job has been tried, this try included
     ready: bool = False
     assigned: int = 0  # scenes sent; a worker retires after scenes_per_worker, so it gets no more
     job_started: float = 0.0
@@ -84,27 +85,29 @@ class PoolEvent:
 
 
 class PendingJobs:
-    """Jobs waiting for a worker: retries first, then the next ones drawn from a lazy plan."""
+    """Jobs waiting for a worker, with how often each was tried: retries first, then the next ones
+    drawn from a lazy plan (memory grows with the jobs in flight, not with the plan)."""
 
     def __init__(self, jobs: Iterable[SceneJob], total: int) -> None:
         self._fresh = iter(jobs)
         self._left = total  # fresh jobs not drawn yet
-        self._retries: deque[SceneJob] = deque()
+        self._retries: deque[tuple[SceneJob, int]] = deque()
 
     def __len__(self) -> int:
         return len(self._retries) + self._left
 
-    def popleft(self) -> SceneJob:
+    def popleft(self) -> tuple[SceneJob, int]:
+        """The next job and how many times it was tried before."""
         if self._retries:
             return self._retries.popleft()
         job = next(self._fresh, None)
         if job is None:
             raise RuntimeError("the render plan ended before its announced count")
         self._left -= 1
-        return job
+        return job, 0
 
-    def appendleft(self, job: SceneJob) -> None:
-        self._retries.appendleft(job)
+    def appendleft(self, job: SceneJob, tried: int) -> None:
+        self._retries.appendleft((job, tried))
 
 
 class RenderPool:
@@ -145,20 +148,19 @@ class RenderPool:
         """Render the ``total`` jobs that ``jobs`` yields (drawn as workers free up, never all held);
         ``on_event`` gets each finished or failed scene in the parent process."""
         pending = PendingJobs(jobs, total)
-        tries: dict[int, int] = {}
         finished = 0
         try:
             while finished < total:
                 self._top_up(pending, total)
                 for w in list(self.workers.values()):
                     if w.ready and w.job is None and pending and w.assigned < self.scenes_per_worker:
-                        w.job = pending.popleft()
+                        w.job, tried = pending.popleft()
+                        w.tries = tried + 1
                         w.assigned += 1
                         w.job_started = time.monotonic()
-                        tries[w.job.scene_index] = tries.get(w.job.scene_index, 0) + 1
                         w.tasks.put(w.job)
                 finished += self._collect(on_event)
-                finished += self._reap(pending, tries, on_event)
+                finished += self._reap(pending, on_event)
         finally:
             self.close()
 
@@ -216,7 +218,7 @@ class RenderPool:
             return 1
         return 0
 
-    def _reap(self, pending: PendingJobs, tries: dict[int, int], on_event: Callable[[PoolEvent], None]) -> int:
+    def _reap(self, pending: PendingJobs, on_event: Callable[[PoolEvent], None]) -> int:
         """Replace dead workers; a crash with a scene in flight retries it once, then fails it."""
         finished = 0
         for w in list(self.workers.values()):
@@ -234,8 +236,8 @@ class RenderPool:
             if job is None:
                 continue
             code = w.process.exitcode
-            if tries.get(job.scene_index, 0) < MAX_TRIES:
-                pending.appendleft(job)
+            if w.tries < MAX_TRIES:
+                pending.appendleft(job, w.tries)
             else:
                 why = f"took longer than {self.scene_timeout:.0f} s" if w.timed_out else f"crashed (exit code {code})"
                 on_event(PoolEvent("failed", job.scene_index, reason=f"worker {why} twice on this scene"))
