@@ -16,8 +16,8 @@ from omnidiff.models.m3diff.pipeline import M3DiffBundle, build_tiny_random, cha
 CPU32 = resolve_placement("cpu", "float32")
 
 
-def tiny_bundle(seed: int = 0, mdp_layers: list[int] | None = None) -> M3DiffBundle:
-    return build_tiny_random(CPU32, seed=seed, mdp_layers=mdp_layers)
+def tiny_bundle(seed: int = 0, mdp_layers: list[int] | None = None, **mdp_options: str) -> M3DiffBundle:
+    return build_tiny_random(CPU32, seed=seed, mdp_layers=mdp_layers, **mdp_options)
 
 
 def pair_images(count: int) -> list[tuple[Image.Image, Image.Image]]:

@@ -43,7 +43,8 @@ class M3DiffBundle:
         return self.processor.tokenizer
 
 
-def build_tiny_random(placement: Placement, seed: int = 0, mdp_layers: list[int] | None = None) -> M3DiffBundle:
+def build_tiny_random(placement: Placement, seed: int = 0, mdp_layers: list[int] | None = None,
+                      **mdp_options: str) -> M3DiffBundle:
     """The tiny configuration with random weights drawn from ``seed`` (same seed, same bytes)."""
     tokenizer = build_byte_tokenizer()
     config = tiny_config(
@@ -51,6 +52,7 @@ def build_tiny_random(placement: Placement, seed: int = 0, mdp_layers: list[int]
         image_token_index=tokenizer.convert_tokens_to_ids(IMAGE_TOKEN),
         video_token_index=tokenizer.convert_tokens_to_ids(VIDEO_TOKEN),
         mdp_layers=mdp_layers,
+        **mdp_options,
     )
     config._attn_implementation = placement.attn_implementation
     with torch.random.fork_rng(devices=[]):
@@ -60,7 +62,8 @@ def build_tiny_random(placement: Placement, seed: int = 0, mdp_layers: list[int]
     vision = config.vision_config
     processor = build_processor(tokenizer, vision.image_size, vision.patch_size)
     layers = "-".join(str(k) for k in config.mdp_layers)
-    return M3DiffBundle(model, processor, f"{TINY_PRESET}:seed={seed}:layers={layers}")
+    variants = "".join(f":{k}={v}" for k, v in sorted(mdp_options.items()))
+    return M3DiffBundle(model, processor, f"{TINY_PRESET}:seed={seed}:layers={layers}{variants}")
 
 
 def load_bundle(path: str, placement: Placement, allow_missing_mdp: bool = False) -> M3DiffBundle:
