@@ -483,6 +483,24 @@ def models_list(
     console.print(table)
 
 
+@models_app.command("inspect")
+def models_inspect(
+    path: str = typer.Argument(..., help="Checkpoint folder (or a cached hub id)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """What an M3Diff / LLaVA-OneVision / LLaVA-NeXT checkpoint holds and how it maps (safetensors headers only)."""
+    from omnidiff.models.m3diff.inspect import failure, inspect_checkpoint
+
+    report = inspect_checkpoint(path)
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        for line in report.lines():
+            console.print(line, highlight=False, soft_wrap=True, markup=False)
+    if not report.ok:
+        raise failure(report)
+
+
 @app.command()
 def leaderboard(
     results: Path = typer.Option(Path("results"), "--results", help="Results folder of `omnidiff eval`."),

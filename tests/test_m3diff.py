@@ -252,7 +252,8 @@ def test_pickle_only_folders_are_refused(tmp_path, saved):
 
 @pytest.mark.parametrize("config_text, message", [
     ("{not json", "not JSON"),
-    ('{"model_type": "bert"}', "neither m3diff nor llava_onevision"),
+    ('{"model_type": "bert"}', "none of m3diff, llava_onevision, llava_qwen"),
+    ("[1, 2]", "not a JSON object"),
 ])
 def test_bad_configs_are_refused(saved, tmp_path, config_text, message):
     folder = copy_checkpoint(saved, tmp_path)

@@ -75,7 +75,7 @@ def test_only_the_caption_and_its_end_token_are_supervised(stores, tmp_path):
     bundle = build_training_model(config, resolve_placement("cpu", "float32"))
     samples = PairSamples([s for s in stores])
     chosen = [samples.samples[0], samples.samples[-1]]
-    inputs = collate(bundle, samples, chosen, config.prompt)
+    inputs = collate(bundle, samples, chosen)
     tokenizer = bundle.tokenizer
     for row, sample in enumerate(chosen):
         supervised = inputs["labels"][row][inputs["labels"][row] != IGNORE_INDEX]

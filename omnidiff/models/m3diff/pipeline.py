@@ -10,16 +10,17 @@ import torch
 from PIL import Image
 
 from omnidiff.models.m3diff.config import tiny_config
+from omnidiff.models.m3diff.errors import M3DiffError
 from omnidiff.models.m3diff.loading import (
     Placement,
     load_model,
+    open_checkpoint,
     quiet_transformers,
     resolve_checkpoint,
     weights_fingerprint,
 )
 from omnidiff.models.m3diff.modeling import M3DiffForConditionalGeneration
 from omnidiff.models.m3diff.processing import (
-    DEFAULT_PROMPT,
     IMAGE_TOKEN,
     VIDEO_TOKEN,
     M3DiffProcessor,
@@ -68,10 +69,11 @@ def build_tiny_random(placement: Placement, seed: int = 0, mdp_layers: list[int]
 
 def load_bundle(path: str, placement: Placement, allow_missing_mdp: bool = False) -> M3DiffBundle:
     folder = resolve_checkpoint(path)
-    model = load_model(folder, placement, allow_missing_mdp=allow_missing_mdp)
+    checkpoint = open_checkpoint(folder)
+    model = load_model(folder, placement, allow_missing_mdp=allow_missing_mdp, checkpoint=checkpoint)
     vision = model.config.vision_config
     with quiet_transformers():
-        processor = load_processor(folder, vision.image_size, vision.patch_size)
+        processor = load_processor(folder, vision.image_size, vision.patch_size, tokenizer=checkpoint.tokenizer)
     return M3DiffBundle(model, processor, f"{path}:{weights_fingerprint(folder)}")
 
 
@@ -85,10 +87,10 @@ def save_bundle(bundle: M3DiffBundle, folder: Path) -> None:
 
 
 def chat_texts(tokenizer: Any, prompts: list[str]) -> list[str]:
-    return [
-        tokenizer.apply_chat_template(pair_conversation(p or DEFAULT_PROMPT), tokenize=False, add_generation_prompt=True)
-        for p in prompts
-    ]
+    """The generation prompt of each pair; ``prompts`` come from the prompt registry (one per benchmark)."""
+    if not all(isinstance(p, str) and p.strip() for p in prompts):
+        raise M3DiffError("m3diff: every pair needs a non-empty prompt (omnidiff.harness.prompts.prompt_for)")
+    return [tokenizer.apply_chat_template(pair_conversation(p), tokenize=False, add_generation_prompt=True) for p in prompts]
 
 
 def model_inputs(bundle: M3DiffBundle, pairs: list[tuple[Image.Image, Image.Image]], texts: list[str]) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from omnidiff.models.m3diff.checkpoint import (
 from omnidiff.models.m3diff.data import PairSamples, Sample
 from omnidiff.models.m3diff.errors import M3DiffError
 from omnidiff.models.m3diff.pipeline import M3DiffBundle, chat_texts, model_inputs, save_bundle
-from omnidiff.models.m3diff.processing import DEFAULT_PROMPT, IMAGE_TOKEN
+from omnidiff.models.m3diff.processing import IMAGE_TOKEN
 
 DEFAULT_BASE = "llava-hf/llava-onevision-qwen2-7b-ov-hf"
 LORA_TARGETS = r".*language_model\.layers\.\d+\.(self_attn\.(q_proj|k_proj|v_proj|o_proj)|mlp\.(gate_proj|up_proj|down_proj))"
@@ -45,7 +45,7 @@ LOG = "train_log.jsonl"
 # Settings that must not change between a run and its resumption.
 RESUME_KEYS = (
     "data", "split", "base", "preset", "seed", "dtype", "epochs", "max_steps", "batch_size", "grad_accum", "lr",
-    "vision_lr", "projector_lr", "mdp_lr", "lora_r", "lora_alpha", "lora_dropout", "warmup_ratio", "prompt",
+    "vision_lr", "projector_lr", "mdp_lr", "lora_r", "lora_alpha", "lora_dropout", "warmup_ratio",
 )
 
 
@@ -75,7 +75,6 @@ class TrainConfig:
     keep_checkpoints: int = 2
     seed: int = 0
     gradient_checkpointing: bool = True
-    prompt: str = DEFAULT_PROMPT
     resume: bool = False
 
     def check(self) -> None:
@@ -174,10 +173,13 @@ def parameter_groups(model: torch.nn.Module, config: TrainConfig) -> list[dict[s
     return [{"params": params, "lr": rates[name], "name": name} for name, params in groups.items() if params]
 
 
-def collate(bundle: M3DiffBundle, samples: PairSamples, chosen: list[Sample], prompt: str) -> dict[str, Any]:
-    """Inputs with labels: the prompt (and padding) masked, the caption and its end token supervised."""
+def collate(bundle: M3DiffBundle, samples: PairSamples, chosen: list[Sample]) -> dict[str, Any]:
+    """Inputs with labels: the prompt (its benchmark's, from the prompt registry) and padding masked, the
+    caption and its end token supervised."""
+    from omnidiff.harness.prompts import prompt_for
+
     tokenizer = bundle.tokenizer
-    prompts = chat_texts(tokenizer, [prompt] * len(chosen))
+    prompts = chat_texts(tokenizer, [prompt_for(s.benchmark) for s in chosen])
     end = tokenizer.eos_token or ""
     texts = [p + s.caption + end for p, s in zip(prompts, chosen)]
     pairs = [samples.images(s) for s in chosen]
@@ -255,7 +257,7 @@ class Trainer:
             for micro in range(config.grad_accum):
                 first = step * self.per_step + micro * config.batch_size
                 chosen = [self.samples.samples[i] for i in order[first:first + config.batch_size]]
-                inputs = collate(bundle, self.samples, chosen, config.prompt)
+                inputs = collate(bundle, self.samples, chosen)
                 with torch.autocast(self.placement.device.type, dtype=self.placement.dtype, enabled=autocast):
                     loss = model(**inputs).loss / config.grad_accum
                 if not torch.isfinite(loss):
