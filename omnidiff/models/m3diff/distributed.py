@@ -124,7 +124,8 @@ def wrap(model: torch.nn.Module, env: DistEnv, parallel: str, device: torch.devi
         from torch.nn.parallel import DistributedDataParallel
 
         ids = [device.index] if device.type == "cuda" else None
-        return DistributedDataParallel(model, device_ids=ids, find_unused_parameters=False)
+        # gradients live in DDP's buckets (no second copy of 0.8 B float32 gradients at the paper's size)
+        return DistributedDataParallel(model, device_ids=ids, find_unused_parameters=False, gradient_as_bucket_view=True)
     from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
 
     policy = MixedPrecisionPolicy(param_dtype=dtype if dtype != torch.float32 else None, reduce_dtype=torch.float32)
