@@ -109,12 +109,17 @@ def test_gate_and_difference_projection_match_a_hand_computation():
     assert diff[0, 0].tolist() == pytest.approx(expected, abs=1e-6)
 
 
-def test_mdp_scale_weights_are_a_distribution_and_fusion_sees_the_other_image():
+def mdp_on_random_features(**options: str):
+    """A small MDP over three layers of random (before, after) features, and each block's output."""
     torch.manual_seed(0)
-    mdp = MultiScaleDifferentialPerception(MDPConfig(hidden_size=8, layers=(1, 2, 3), num_heads=2))
+    mdp = MultiScaleDifferentialPerception(MDPConfig(hidden_size=8, layers=(1, 2, 3), num_heads=2, **options))
     before = [torch.randn(2, 5, 8) for _ in range(3)]
     after = [torch.randn(2, 5, 8) for _ in range(3)]
-    per_layer = [block(b, a) for block, b, a in zip(mdp.blocks, before, after)]
+    return mdp, before, after, [block(b, a) for block, b, a in zip(mdp.blocks, before, after)]
+
+
+def test_mdp_scale_weights_are_a_distribution_and_fusion_sees_the_other_image():
+    mdp, before, after, per_layer = mdp_on_random_features()
     weights = mdp.scale(per_layer)
     assert weights.shape == (2, 3, 1)
     assert torch.allclose(weights.sum(1), torch.ones(2, 1))
@@ -134,12 +139,7 @@ def test_per_image_gates_weight_each_image_by_its_own_half_of_the_gate():
 
 
 def test_per_channel_layer_weights_are_a_distribution_per_channel_and_a_checkpoint_can_carry_them():
-    torch.manual_seed(0)
-    config = MDPConfig(hidden_size=8, layers=(1, 2, 3), num_heads=2, layer_weights="per_channel", gate="per_image")
-    mdp = MultiScaleDifferentialPerception(config)
-    before = [torch.randn(2, 5, 8) for _ in range(3)]
-    after = [torch.randn(2, 5, 8) for _ in range(3)]
-    per_layer = [block(b, a) for block, b, a in zip(mdp.blocks, before, after)]
+    mdp, before, after, per_layer = mdp_on_random_features(layer_weights="per_channel", gate="per_image")
     weights = mdp.scale(per_layer)
     assert weights.shape == (2, 3, 8)
     assert torch.allclose(weights.sum(1), torch.ones(2, 8))
