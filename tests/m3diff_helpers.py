@@ -104,7 +104,7 @@ def qwen2_style_tokenizer():
     downloaded), as a ``Qwen2Tokenizer``; like a LLaVA-NeXT checkpoint's tokenizer it has no image tokens."""
     import json as _json
 
-    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+    from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, trainers
     from transformers import Qwen2Tokenizer
     from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX
 

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
-
 import torch
 import torch.distributed as dist
 
@@ -88,24 +86,6 @@ def sum_scalar(env: DistEnv, value: float, device: torch.device) -> float:
     tensor = torch.tensor([value], dtype=torch.float64, device=device if device.type == "cuda" else "cpu")
     dist.all_reduce(tensor)
     return float(tensor.item())
-
-
-def broadcast(env: DistEnv, obj: Any) -> Any:
-    """Rank 0's ``obj`` on every rank."""
-    if not env.distributed:
-        return obj
-    box = [obj]
-    dist.broadcast_object_list(box, src=0)
-    return box[0]
-
-
-def first_error(env: DistEnv, message: str | None) -> str | None:
-    """The first rank's error message (or None) on every rank, so that all ranks stop together."""
-    if not env.distributed:
-        return message
-    found: list[str | None] = [None] * env.world
-    dist.all_gather_object(found, message)
-    return next((m for m in found if m), None)
 
 
 def decoder_layers(model: torch.nn.Module) -> list[torch.nn.Module]:
