@@ -149,7 +149,8 @@ class TrainResult:
         first = f"{self.losses[0]:.4f}" if self.losses else "-"
         last = f"{self.losses[-1]:.4f}" if self.losses else "-"
         return [
-            f"trained {self.steps} steps (resumed at {self.resumed_from}) on {self.world} rank(s), {self.parallel}; "
+            f"trained {self.steps} steps (resumed at {self.resumed_from}) on {self.world} rank(s)"
+            f"{', ' + self.parallel if self.world > 1 else ''}; "
             f"global batch {self.global_batch}, {self.steps * self.global_batch} samples in all",
             f"this run: {self.steps - self.resumed_from} steps in {self.seconds:.1f} s, {self.samples_per_s:.2f} samples/s; "
             f"loss {first} -> {last}",
