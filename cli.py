@@ -488,6 +488,24 @@ def models_list(
     console.print(table)
 
 
+@models_app.command("inspect")
+def models_inspect(
+    path: str = typer.Argument(..., help="Checkpoint folder (or a cached hub id)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """What an M3Diff / LLaVA-OneVision / LLaVA-NeXT checkpoint holds and how it maps (safetensors headers only)."""
+    from omnidiff.models.m3diff.inspect import failure, inspect_checkpoint
+
+    report = inspect_checkpoint(path)
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        for line in report.lines():
+            console.print(line, highlight=False, soft_wrap=True, markup=False)
+    if not report.ok:
+        raise failure(report)
+
+
 @app.command()
 def leaderboard(
     results: Path = typer.Option(Path("results"), "--results", help="Results folder of `omnidiff eval`."),
@@ -519,54 +537,63 @@ app.add_typer(train_app, name="train")
 
 @train_app.command("m3diff")
 def train_m3diff(
-    data: List[Path] = typer.Option(..., "--data", help="Store folder (repeat for several)."),
+    data: List[str] = typer.Option(..., "--data", help="Store folder, or STORE:WEIGHT for a weighted mixture (repeat for several)."),
     out: Path = typer.Option(Path("checkpoints/m3diff"), "--out", help="Run folder: checkpoints/, final/, train_log.jsonl."),
     base: str = typer.Option("llava-hf/llava-onevision-qwen2-7b-ov-hf", "--base",
                              help="Starting weights: a LLaVA-OneVision or M3Diff folder or hub id (MDP starts from the seed when absent)."),
     preset: str = typer.Option("", "--preset", help="tiny-random: a tiny random model instead of --base (CPU tests)."),
     split: str = typer.Option("train", "--split"),
-    device: str = typer.Option("auto", "--device", help="auto/cuda/cuda:N; cpu only when asked."),
+    device: str = typer.Option("auto", "--device", help="auto/cuda/cuda:N; cpu only when asked (under torchrun each rank takes cuda:LOCAL_RANK)."),
     dtype: str = typer.Option("bfloat16", "--dtype", help="bfloat16 (autocast, float32 trainable weights), float16, float32."),
     epochs: int = typer.Option(1, "--epochs", min=1),
     max_steps: int = typer.Option(0, "--max-steps", min=0, help="Stop after this many optimiser steps (0: --epochs decide)."),
-    batch_size: int = typer.Option(1, "--batch-size", min=1),
-    grad_accum: int = typer.Option(8, "--grad-accum", min=1),
+    batch_size: int = typer.Option(1, "--batch-size", min=1, help="Samples per rank and micro-batch."),
+    global_batch_size: int = typer.Option(256, "--global-batch-size", min=1,
+                                          help="Samples per optimiser step over all ranks (the paper: 256); sets the gradient accumulation."),
+    parallel: str = typer.Option("ddp", "--parallel", help="ddp (a full replica per rank) or fsdp (full shard, for the 7B model on smaller GPUs)."),
     lr: float = typer.Option(2e-4, "--lr", help="LoRA learning rate."),
     vision_lr: float = typer.Option(2e-6, "--vision-lr"),
     projector_lr: float = typer.Option(1e-5, "--projector-lr"),
     mdp_lr: float = typer.Option(1e-4, "--mdp-lr"),
     lora_r: int = typer.Option(128, "--lora-r", min=1),
     lora_alpha: int = typer.Option(256, "--lora-alpha", min=1),
+    lora_dropout: float = typer.Option(0.05, "--lora-dropout"),
     save_every: int = typer.Option(500, "--save-every", min=1, help="Checkpoint every N steps (and at the end)."),
     seed: int = typer.Option(0, "--seed"),
     no_gradient_checkpointing: bool = typer.Option(False, "--no-gradient-checkpointing"),
-    resume: bool = typer.Option(False, "--resume", help="Continue from the latest checkpoint in --out."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from the latest checkpoint in --out (any number of ranks)."),
 ) -> None:
-    """Fine-tune M3Diff: LoRA r=128/alpha=256 on the LLM; vision encoder, projector and MDP fully trained."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
+    """Fine-tune M3Diff: LoRA r=128/alpha=256 on the LLM; vision encoder, projector and MDP fully trained.
+    One process, or N ranks with `torchrun --nproc_per_node N omnidiff train m3diff ...`."""
     from omnidiff.models.m3diff.training import TrainConfig, Trainer
 
     config = TrainConfig(
-        data=tuple(str(p) for p in data), out=str(out), base=base, preset=preset, split=split, device=device,
-        dtype=dtype, epochs=epochs, max_steps=max_steps, batch_size=batch_size, grad_accum=grad_accum, lr=lr,
-        vision_lr=vision_lr, projector_lr=projector_lr, mdp_lr=mdp_lr, lora_r=lora_r, lora_alpha=lora_alpha,
-        save_every=save_every, seed=seed, gradient_checkpointing=not no_gradient_checkpointing, resume=resume,
+        data=tuple(data), out=str(out), base=base, preset=preset, split=split, device=device, dtype=dtype,
+        epochs=epochs, max_steps=max_steps, batch_size=batch_size, global_batch_size=global_batch_size,
+        parallel=parallel, lr=lr, vision_lr=vision_lr, projector_lr=projector_lr, mdp_lr=mdp_lr, lora_r=lora_r,
+        lora_alpha=lora_alpha, lora_dropout=lora_dropout, save_every=save_every, seed=seed,
+        gradient_checkpointing=not no_gradient_checkpointing, resume=resume,
     )
     trainer = Trainer(config)  # checks settings, output folder and data before anything is drawn
-    with Progress(TextColumn("train m3diff"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"),
-                  TimeRemainingColumn(), console=err_console, transient=True) as bar:
-        task = bar.add_task("steps", total=None, loss="-")
+    if not trainer.is_main:
+        trainer.run()
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-        def report(step: int, total: int, loss: float) -> None:
-            bar.update(task, completed=step, total=total, loss=f"{loss:.4f}")
+    columns = (TextColumn("train m3diff"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[rate]} samples/s  loss {task.fields[loss]}  lr {task.fields[lr]}  ETA {task.fields[eta]}"))
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        task = bar.add_task("steps", total=None, rate="-", loss="-", lr="-", eta="-")
+
+        def report(step) -> None:
+            eta = f"{int(step.eta_s // 3600)}:{int(step.eta_s % 3600 // 60):02d}:{int(step.eta_s % 60):02d}"
+            bar.update(task, completed=step.step, total=step.total, rate=f"{step.samples_per_s:.2f}",
+                       loss=f"{step.loss:.4f}", lr=f"{step.lr:.2e}", eta=eta)
 
         trainer.progress = report
         result = trainer.run()
-    console.print(
-        f"trained {result.steps} steps (resumed at {result.resumed_from}); final model: {result.final}",
-        highlight=False, soft_wrap=True,
-    )
+    for line in result.summary():
+        console.print(line, highlight=False, soft_wrap=True)
 
 
 def main(argv: Optional[List[str]] = None) -> None:

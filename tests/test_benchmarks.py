@@ -30,7 +30,7 @@ def _assert_valid(path) -> None:
 
 def test_registry_names_and_listing(run_cli):
     names = [b.name for b in list_benchmarks()]
-    assert names == ["omnidiff", "clevr_change", "clevr_dc", "spot_the_diff", "iedit"]
+    assert names == ["omnidiff", "clevr_change", "clevr_dc", "spot_the_diff", "iedit", "birds_to_words"]
     assert get_benchmark("clevr-change").name == get_benchmark("clevr_change").name == "clevr_change"
     with pytest.raises(BenchmarkError, match="unknown benchmark 'nope'"):
         get_benchmark("nope")

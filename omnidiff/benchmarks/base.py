@@ -104,6 +104,7 @@ class Benchmark:
     split_sizes: ClassVar[dict[str, int]]
     protocol: ClassVar[str]
     sizes_note: ClassVar[str] = ""
+    training_only: ClassVar[bool] = False  # a training source (M3Diff's mixture) with no evaluation protocol here
 
     # -- reading the native layout ----------------------------------------------------------
     def plan(self, source: Path, splits: list[str]) -> list[PlannedPair]:
@@ -168,6 +169,7 @@ class Benchmark:
         return {
             "name": self.name, "title": self.title, "citation": self.citation, "url": self.url,
             "split_sizes": dict(self.split_sizes), "sizes_note": self.sizes_note, "protocol": self.protocol,
+            "training_only": self.training_only,
         }
 
 

@@ -155,6 +155,13 @@ def run_eval(config: EvalConfig) -> list[BenchmarkOutcome]:
     if not names:
         raise OmniDiffError(f"{config.data}: no pairs in split {config.split!r}")
     benchmarks = {name: get_benchmark(name) for name in names}  # unknown names fail before any work
+    training_only = [b.name for b in benchmarks.values() if b.training_only]
+    if training_only and config.benchmarks:
+        raise OmniDiffError(f"{', '.join(training_only)}: a training source only (no evaluation protocol); "
+                            "train on it with `omnidiff train m3diff --data STORE`")
+    names = [n for n in names if not benchmarks[n].training_only]
+    if not names:
+        raise OmniDiffError(f"{config.data}: only training-source pairs ({', '.join(training_only)}); nothing to evaluate")
     for name in names:
         if not by_benchmark.get(benchmarks[name].name):
             held = ", ".join(sorted(by_benchmark)) or "none"
