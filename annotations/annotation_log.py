@@ -24,6 +24,7 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any, Iterable
 
+from annotations import jsonl
 from annotations.errors import OmniDiffError, UnknownChangeType
 from annotations.schema import pair_id_problem
 from annotations.taxonomy import TAXONOMY
@@ -167,9 +168,7 @@ class AnnotationLog:
     @staticmethod
     def _scan_bytes(data: bytes) -> LogScan:
         scan = LogScan()
-        for number, line in enumerate(data.split(b"\n"), start=1):
-            if not line.strip():
-                continue
+        for number, line in jsonl.split_lines(data):
             obj = _parse_line(line)
             if obj is None:
                 scan.torn_lines += 1

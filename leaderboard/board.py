@@ -70,6 +70,7 @@ class Board:
     views: list[View]
     citations: dict[str, str]
     entries: list[Any]  # harness ResultEntry objects, for the HTML examples
+    warnings: list[str] = field(default_factory=list)  # results skipped or shown in part, one line each
 
 
 def scaled(metrics: dict[str, Any]) -> dict[str, float | None]:
@@ -103,7 +104,8 @@ def build_board(results: Path, include_reported: bool = True) -> Board:
     """Collect every result under ``results`` (and the reported rows) into views."""
     from omnidiff.harness.results import read_results
 
-    entries = read_results(results)
+    found = read_results(results)
+    entries = found.entries
     views: dict[tuple[str, str], View] = {}
 
     def view(key: str, split: str) -> View:
@@ -138,4 +140,4 @@ def build_board(results: Path, include_reported: bool = True) -> Board:
     ordered = sorted(views.values(), key=lambda v: (v.key, v.split))
     for v in ordered:
         v.rows = sorted(v.reproduced, key=_sort_key) + sorted(v.reported, key=_sort_key)
-    return Board(ordered, citations, entries)
+    return Board(ordered, citations, entries, list(found.skipped))

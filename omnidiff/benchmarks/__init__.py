@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from omnidiff.benchmarks.base import Benchmark, BenchmarkError, PlannedPair
+from omnidiff.benchmarks.birds_to_words import BirdsToWords
 from omnidiff.benchmarks.clevr_change import ClevrChange
 from omnidiff.benchmarks.clevr_dc import ClevrDC
 from omnidiff.benchmarks.iedit import IEdit
@@ -10,7 +11,7 @@ from omnidiff.benchmarks.omnidiff import OmniDiff
 from omnidiff.benchmarks.spot_the_diff import SpotTheDiff
 
 _REGISTRY: dict[str, type[Benchmark]] = {
-    cls.name: cls for cls in (OmniDiff, ClevrChange, ClevrDC, SpotTheDiff, IEdit)
+    cls.name: cls for cls in (OmniDiff, ClevrChange, ClevrDC, SpotTheDiff, IEdit, BirdsToWords)
 }
 
 

@@ -26,6 +26,10 @@ PROMPTS: dict[str, str] = {
         "The second image is an edited version of the first. "
         "In one short sentence, describe the edit that was made."
     ),
+    "birds_to_words": (
+        "The first image shows one bird and the second image another. Describe in a few sentences how the "
+        "second bird differs from the first in its colours, markings, shape and size."
+    ),
     "omnidiff": (
         "The first image shows a scene before a change and the second the same scene after it. "
         "Describe in detail, in about 60 words, every difference between them: objects that appeared, "

@@ -9,7 +9,7 @@ it with the benchmark's protocol into ``scores.json``.
 from __future__ import annotations
 
 import json
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -56,6 +56,7 @@ class EvalConfig:
     spice: bool = True
     name: str | None = None  # results folder name; the model name by default
     progress: bool = True
+    max_tokens: int | None = None  # opt-in caption cut for scoring (not stock pycocoevalcap)
 
 
 @dataclass
@@ -103,6 +104,18 @@ def _progress(enabled: bool):
     )
 
 
+@contextmanager
+def _scoring_status(enabled: bool):
+    """A status line on stderr while scoring (METEOR on long captions can take minutes and says so)."""
+    if not enabled:
+        yield lambda _message: None
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status("scoring") as status:
+        yield lambda message: status.update(f"scoring: {message}")
+
+
 def _caption_missing(
     loaded, store, todo: list[str], prompt: str, batch_size: int,
     save: Callable[[dict[str, str]], None], progress, task,
@@ -138,6 +151,7 @@ def run_eval(config: EvalConfig) -> list[BenchmarkOutcome]:
     from omnidiff import __version__
     from omnidiff.benchmarks import get_benchmark
     from omnidiff.metrics import score_captions
+    from omnidiff.metrics.hygiene import check_max_tokens
     from omnidiff.models.base import EvalContext
     from omnidiff.models.registry import load_model, model_fingerprint
 
@@ -145,12 +159,20 @@ def run_eval(config: EvalConfig) -> list[BenchmarkOutcome]:
         raise OmniDiffError("--limit must be at least 1")
     if config.batch_size < 1:
         raise OmniDiffError("--batch-size must be at least 1")
+    check_max_tokens(config.max_tokens)
     store = Store.open(config.data)
     by_benchmark = _store_pairs(store, config.split)
     names = [_benchmark_key(b) for b in config.benchmarks] or sorted(by_benchmark)
     if not names:
         raise OmniDiffError(f"{config.data}: no pairs in split {config.split!r}")
     benchmarks = {name: get_benchmark(name) for name in names}  # unknown names fail before any work
+    training_only = [b.name for b in benchmarks.values() if b.training_only]
+    if training_only and config.benchmarks:
+        raise OmniDiffError(f"{', '.join(training_only)}: a training source only (no evaluation protocol); "
+                            "train on it with `omnidiff train m3diff --data STORE`")
+    names = [n for n in names if not benchmarks[n].training_only]
+    if not names:
+        raise OmniDiffError(f"{config.data}: only training-source pairs ({', '.join(training_only)}); nothing to evaluate")
     for name in names:
         if not by_benchmark.get(benchmarks[name].name):
             held = ", ".join(sorted(by_benchmark)) or "none"
@@ -198,7 +220,9 @@ def run_eval(config: EvalConfig) -> list[BenchmarkOutcome]:
                 raise OmniDiffError(f"{len(missing)} pairs were not captioned (first: {missing[0]})")
 
             folder = result_dir(config.results, run_name, bench.name, config.split)
-            result = score_captions({pid: captions[pid] for pid in ids}, references, subsets, spice=config.spice)
+            with _scoring_status(config.progress) as say:
+                result = score_captions({pid: captions[pid] for pid in ids}, references, subsets, spice=config.spice,
+                                        max_tokens=config.max_tokens, progress=say)
             empty = sum(1 for pid in ids if not captions[pid].strip())
             notes = dict(result.notes)
             if empty:
@@ -223,7 +247,7 @@ def run_eval(config: EvalConfig) -> list[BenchmarkOutcome]:
             run_info = {
                 "model": config.model, "name": run_name, "model_fingerprint": fingerprint,
                 "options": {k: v for k, v in loaded.options.items()}, "store": str(Path(store.root).resolve()),
-                "split": config.split, "limit": config.limit, "prompt": prompt,
+                "split": config.split, "limit": config.limit, "prompt": prompt, "max_tokens": config.max_tokens,
             }
             write_atomic(folder / RUN, (json.dumps(run_info, indent=2, sort_keys=True, default=str) + "\n").encode("utf-8"))
             outcomes.append(BenchmarkOutcome(bench.name, config.split, folder, len(ids), len(ids) - cached, cached, empty, scores))
