@@ -155,7 +155,8 @@ def test_show_and_leaderboard_refuse_to_write_into_a_store(small_store, run_cli,
     before = snapshot(small_store.root)
     out = small_store.root / target
     (tmp_path / "results").mkdir()
-    for args in (("show", small_store.root, "--out", out), ("leaderboard", "--results", tmp_path / "results", "--out", out)):
+    for args in (("show", small_store.root, "--out", out.with_suffix(".png")),
+                 ("leaderboard", "--results", tmp_path / "results", "--out", out)):
         res = run_cli(*args)
         assert res.code == 1 and "is inside the store" in " ".join(res.err.split()), res.err
         assert len(res.err.strip().splitlines()) == 1
