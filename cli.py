@@ -162,14 +162,15 @@ def render(
 @app.command()
 def export(
     store: Path = typer.Argument(..., help="Store folder."),
-    fmt: str = typer.Option("clevr-change", "--format", help="Target layout: clevr-change."),
-    out: Path = typer.Option(..., "--out", help="New folder to write."),
+    fmt: str = typer.Option("clevr-change", "--format", help="Target layout: clevr-change or clevr-dc (the benchmarks' own)."),
+    out: Path = typer.Option(..., "--out", help="New folder to write (written whole or not at all)."),
 ) -> None:
-    """Write a store in another project's native layout (CLEVR-Change: images/, sc_images/, nsc_images/, JSON files)."""
-    from generators.synthetic.export import export_store
+    """Write a store in another project's layout (CLEVR-Change's release, hsgkim/clevr-dc's)."""
+    from omnidiff.benchmarks.exports import export_store
 
-    summary = export_store(store, fmt, out)
-    console.print(f"wrote {summary.items} items to {summary.out} ({summary.skipped_scenes} incomplete scenes skipped)",
+    with err_console.status(f"exporting {store} as {fmt}"):
+        summary = export_store(store, fmt, out)
+    console.print(f"wrote {summary.items} items to {summary.out}; skipped: {summary.skipped_text()}",
                   highlight=False, soft_wrap=True)
 
 
@@ -339,9 +340,10 @@ def benchmarks_list(as_json: bool = typer.Option(False, "--json", help="Print JS
         return
     for info in infos:
         sizes = ", ".join(f"{k} {v:,}" for k, v in info["split_sizes"].items()) or info["sizes_note"]
-        console.print(f"[bold]{info['name'].replace('_', '-')}[/bold]  {info['title']}", highlight=False)
-        for label, value in (("pairs", sizes), ("protocol", info["protocol"]), ("cite", info["citation"]),
-                             ("download", info["url"])):
+        console.print(f"[bold]{info['label']}[/bold]  {info['title']}", highlight=False)
+        headline = f"{info['headline']} ({info['headline_note']})"
+        for label, value in (("pairs", sizes), ("protocol", info["protocol"]), ("headline", headline),
+                             ("cite", info["citation"]), ("download", info["url"])):
             console.print(f"  {label:<9} {value}", highlight=False, soft_wrap=True, markup=False)
 
 

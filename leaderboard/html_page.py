@@ -187,6 +187,8 @@ def to_html(board: Board, examples: int = 3, title: str = "OmniDiff leaderboard"
             "Reported rows are published numbers, shown apart from the rows reproduced here.</p>"]
     for view in board.views:
         body.append(f'<h2 id="{esc(view.slug)}">{esc(view.title)}</h2>')
+        if view.headline:
+            body.append(f'<p class="note">{esc(view.headline)}</p>')
         body.append(_table(view, keys))
         notes = sorted({n for r in view.reproduced for n in r.notes if not n.startswith("SPICE")})
         if notes:
@@ -195,7 +197,7 @@ def to_html(board: Board, examples: int = 3, title: str = "OmniDiff leaderboard"
         if "/" not in view.key:
             body.append(_examples(board, view.key, view.split, examples))
     if keys:
-        body.append("<h2>Citations</h2><ol>" + "".join(f"<li>{esc(board.citations[k])}</li>" for k in keys) + "</ol>")
+        body.append("<h2>Sources of the reported rows</h2><ol>" + "".join(f"<li>{esc(board.citations[k])}</li>" for k in keys) + "</ol>")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<link rel=\"icon\" href=\"data:,\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{esc(title)}</title>"
             f"<style>{STYLE}</style></head><body>{''.join(body)}<script>{SCRIPT}</script></body></html>\n")

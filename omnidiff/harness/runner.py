@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
+from annotations.benchmark_names import benchmark_key
 from annotations.errors import OmniDiffError
 from omnidiff.harness.cache import PredictionCache
 from omnidiff.harness.prompts import prompt_for
@@ -50,10 +51,6 @@ class BenchmarkOutcome:
     cached: int
     empty: int
     scores: dict[str, Any]
-
-
-def _benchmark_key(name: str) -> str:
-    return name.strip().lower().replace("-", "_")
 
 
 def _store_pairs(store, split: str) -> dict[str, list]:
@@ -135,7 +132,7 @@ def run_eval(config: EvalConfig) -> list[BenchmarkOutcome]:
         raise OmniDiffError("--batch-size must be at least 1")
     store = Store.open(config.data)
     by_benchmark = _store_pairs(store, config.split)
-    names = [_benchmark_key(b) for b in config.benchmarks] or sorted(by_benchmark)
+    names = [benchmark_key(b) for b in config.benchmarks] or sorted(by_benchmark)
     if not names:
         raise OmniDiffError(f"{config.data}: no pairs in split {config.split!r}")
     benchmarks = {name: get_benchmark(name) for name in names}  # unknown names fail before any work
