@@ -156,15 +156,17 @@ def _examples(board: Board, benchmark: str, split: str, count: int) -> str:
     first = predictions[entries[0].model]
     pair_ids = list(first)[:count]
     records: dict[str, Any] = {}
-    store_path = entries[0].run.get("store")
-    if store_path and Path(store_path).is_dir():
+    run = entries[0].run
+    for store_path in run.get("stores") or [run.get("store")]:  # OmniDiff may come from a rendered and a real store
+        if not store_path or not Path(store_path).is_dir():
+            continue
         from annotations import Store
 
         try:
             store = Store.open(store_path)
-            records = {r.pair_id: r for r in store.records(split=split, pair_ids=set(pair_ids))}
+            records.update({r.pair_id: r for r in store.records(split=split, pair_ids=set(pair_ids))})
         except Exception:  # the page still shows the captions when the store moved or broke
-            records = {}
+            continue
     parts = [f"<h3>Examples</h3>"]
     for pid in pair_ids:
         rec = records.get(pid)

@@ -10,10 +10,12 @@ from leaderboard.board import build_board
 FORMATS = ("md", "csv", "latex", "html")
 
 
-def render_leaderboard(results: Path, fmt: str = "md", include_reported: bool = True, examples: int = 3) -> str:
+def render_leaderboard(results: Path, fmt: str = "md", include_reported: bool = True, examples: int = 3,
+                       benchmarks: set[str] | None = None) -> str:
+    """The tables of ``results`` (only those of ``benchmarks`` when given) in one format."""
     if fmt not in FORMATS:
         raise OmniDiffError(f"unknown leaderboard format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    board = build_board(results, include_reported=include_reported)
+    board = build_board(results, include_reported=include_reported, benchmarks=benchmarks)
     if not board.views:
         raise OmniDiffError(f"{results}: no scores.json files and no reported rows to show")
     if fmt == "html":

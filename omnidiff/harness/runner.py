@@ -1,6 +1,7 @@
 """``omnidiff eval``: run one model over benchmarks, cached and resumable, then score and write results.
 
-For each benchmark: read the pairs of the split from the store (metadata only), ask the cache for
+Which benchmarks: those of one store (``--data``), or every registered benchmark whose store is found
+under the data root (``omnidiff/harness/targets.py``). For each benchmark: read the pairs of the split from the store (metadata only), ask the cache for
 what is already captioned, caption the rest in batches (images decoded a batch at a time, each
 batch committed to the cache as it arrives), write ``predictions.jsonl`` in store order and score
 it with the benchmark's protocol into ``scores.json``.
@@ -14,11 +15,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from annotations.benchmark_names import benchmark_key
+from annotations.data_root import data_root
 from annotations.errors import OmniDiffError
 from omnidiff.harness.cache import PredictionCache
 from omnidiff.harness.prompts import prompt_for
 from omnidiff.harness.results import RUN, PREDICTIONS, SCORES, predictions_text, result_dir, write_text_atomic
+from omnidiff.harness.targets import EvalTarget, targets_in_store, targets_under_root
 
 CACHE_FILE = ".cache/predictions.sqlite"
 MODEL_STATE_DIR = ".cache/models"
@@ -29,16 +31,17 @@ class EvalConfig:
     """Everything ``omnidiff eval`` was asked."""
 
     model: str
-    data: Path
+    data: Path | None = None  # one store; None: every benchmark found under the data root
     model_args: dict[str, str] = field(default_factory=dict)
-    benchmarks: tuple[str, ...] = ()  # empty: every benchmark the store holds in the split
-    split: str = "test"
+    benchmarks: tuple[str, ...] = ()  # empty: every benchmark the store (or the data root) holds
+    split: str | None = None  # None: test (under a data root, the split a store has when it has no test pairs)
     limit: int | None = None
     results: Path = Path("results")
     batch_size: int = 8
     spice: bool = True
     name: str | None = None  # results folder name; the model name by default
     progress: bool = True
+    data_root: Path | None = None  # --data-root; None: $OMNIDIFF_DATA or data/
 
 
 @dataclass
@@ -51,16 +54,6 @@ class BenchmarkOutcome:
     cached: int
     empty: int
     scores: dict[str, Any]
-
-
-def _store_pairs(store, split: str) -> dict[str, list]:
-    """Metadata records of a split (no images), grouped by benchmark, in store order."""
-    from annotations import METADATA_COLUMNS
-
-    grouped: dict[str, list] = {}
-    for rec in store.records(split=split, columns=list(METADATA_COLUMNS)):
-        grouped.setdefault(rec.benchmark, []).append(rec)
-    return grouped
 
 
 def _progress(enabled: bool):
@@ -118,10 +111,18 @@ def output_settings(loaded) -> dict[str, Any]:
     return {k: v for k, v in sorted(loaded.options.items()) if getattr(params.get(k), "affects_output", True)}
 
 
-def run_eval(config: EvalConfig) -> list[BenchmarkOutcome]:
-    from annotations import Store
+def plan_targets(config: EvalConfig) -> tuple[list[EvalTarget], list[str]]:
+    """The benchmarks to run and the lines that say which were not found (data-root mode only)."""
+    if config.data is not None:
+        return targets_in_store(Path(config.data), config.split, config.benchmarks), []
+    root = data_root(config.data_root)
+    option = f" --data-root {root}" if config.data_root is not None else ""
+    return targets_under_root(root, config.split, config.benchmarks, option)
+
+
+def run_eval(config: EvalConfig, report: Callable[[str], None] | None = None) -> list[BenchmarkOutcome]:
+    """Evaluate; ``report`` receives one line per benchmark not found and per split fallback, before any work."""
     from omnidiff import __version__
-    from omnidiff.benchmarks import get_benchmark
     from omnidiff.metrics import score_captions
     from omnidiff.models.base import EvalContext
     from omnidiff.models.registry import load_model, model_fingerprint
@@ -130,27 +131,27 @@ def run_eval(config: EvalConfig) -> list[BenchmarkOutcome]:
         raise OmniDiffError("--limit must be at least 1")
     if config.batch_size < 1:
         raise OmniDiffError("--batch-size must be at least 1")
-    store = Store.open(config.data)
-    by_benchmark = _store_pairs(store, config.split)
-    names = [benchmark_key(b) for b in config.benchmarks] or sorted(by_benchmark)
-    if not names:
-        raise OmniDiffError(f"{config.data}: no pairs in split {config.split!r}")
-    benchmarks = {name: get_benchmark(name) for name in names}  # unknown names fail before any work
-    for name in names:
-        if not by_benchmark.get(benchmarks[name].name):
-            held = ", ".join(sorted(by_benchmark)) or "none"
-            raise OmniDiffError(
-                f"{config.data}: no {benchmarks[name].name} pairs in split {config.split!r} (benchmarks there: {held})"
-            )
-
-    loaded = load_model(config.model, config.model_args)
+    targets, missing = plan_targets(config)
+    for line in missing + [t.note for t in targets if t.note]:
+        if report is not None:
+            report(line)
+    loaded = load_model(config.model, config.model_args)  # a model that cannot run says so even with no data
+    if not targets:
+        loaded.model.close()
+        root = data_root(config.data_root)
+        raise OmniDiffError(f"no benchmark store found under {root} (see the lines above for how to make them)")
     run_name = config.name or config.model
     cache = PredictionCache(Path(config.results) / CACHE_FILE)
     outcomes = []
+    meteor = None
     try:
-        for name in names:
-            bench = benchmarks[name]
-            records = by_benchmark[bench.name]
+        if len(targets) > 1:  # one METEOR JVM for every benchmark; it loads while the model captions
+            from omnidiff.metrics.meteor import MeteorSession
+
+            meteor = MeteorSession()
+        for target in targets:
+            bench, split = target.bench, target.split
+            records = target.records
             total_available = len(records)
             if config.limit is not None:
                 records = records[: config.limit]
@@ -158,7 +159,8 @@ def run_eval(config: EvalConfig) -> list[BenchmarkOutcome]:
             references = {r.pair_id: bench.references(r) for r in records}
             subsets = bench.subsets(records)
             prompt = prompt_for(bench.name)
-            loaded.model.prepare(EvalContext(bench.name, config.split, store.root, Path(config.results) / MODEL_STATE_DIR))
+            first_store = target.stores[0]
+            loaded.model.prepare(EvalContext(bench.name, split, first_store.root, Path(config.results) / MODEL_STATE_DIR))
             fingerprint = model_fingerprint(loaded.manifest, loaded.model, loaded.options)
             settings = output_settings(loaded)
             captions = cache.get_many(fingerprint, bench.name, prompt, settings, ids)
@@ -170,14 +172,19 @@ def run_eval(config: EvalConfig) -> list[BenchmarkOutcome]:
                 captions.update(new)
 
             with _progress(config.progress) as progress:
-                task = progress.add_task(f"{run_name} {bench.name}/{config.split}", total=len(ids), completed=cached, cached=cached)
-                _caption_missing(loaded, store, config.split, todo, prompt, config.batch_size, save, progress, task)
+                task = progress.add_task(f"{run_name} {bench.name}/{split}", total=len(ids), completed=cached, cached=cached)
+                for store, part in target.parts:  # OmniDiff under a data root: the rendered and the real store
+                    mine = {r.pair_id for r in part}
+                    todo_here = [pid for pid in todo if pid in mine]
+                    if todo_here:
+                        _caption_missing(loaded, store, split, todo_here, prompt, config.batch_size, save, progress, task)
             missing = [pid for pid in ids if pid not in captions]
             if missing:
                 raise OmniDiffError(f"{len(missing)} pairs were not captioned (first: {missing[0]})")
 
-            folder = result_dir(config.results, run_name, bench.name, config.split)
-            result = score_captions({pid: captions[pid] for pid in ids}, references, subsets, spice=config.spice)
+            folder = result_dir(config.results, run_name, bench.name, split)
+            result = score_captions({pid: captions[pid] for pid in ids}, references, subsets, spice=config.spice,
+                                    meteor=meteor)
             empty = sum(1 for pid in ids if not captions[pid].strip())
             notes = dict(result.notes)
             if empty:
@@ -188,7 +195,7 @@ def run_eval(config: EvalConfig) -> list[BenchmarkOutcome]:
                 "model": run_name,
                 "model_fingerprint": fingerprint,
                 "benchmark": bench.name,
-                "split": config.split,
+                "split": split,
                 "n": result.n,
                 "metrics": result.metrics,
                 "subsets": result.subsets,
@@ -201,12 +208,15 @@ def run_eval(config: EvalConfig) -> list[BenchmarkOutcome]:
             write_text_atomic(folder / SCORES, json.dumps(scores, indent=2, ensure_ascii=False) + "\n")
             run_info = {
                 "model": config.model, "name": run_name, "model_fingerprint": fingerprint,
-                "options": {k: v for k, v in loaded.options.items()}, "store": str(Path(store.root).resolve()),
-                "split": config.split, "limit": config.limit, "prompt": prompt,
+                "options": {k: v for k, v in loaded.options.items()}, "store": str(Path(first_store.root).resolve()),
+                "stores": [str(Path(s.root).resolve()) for s in target.stores],
+                "split": split, "limit": config.limit, "prompt": prompt,
             }
             write_text_atomic(folder / RUN, json.dumps(run_info, indent=2, sort_keys=True, default=str) + "\n")
-            outcomes.append(BenchmarkOutcome(bench.name, config.split, folder, len(ids), len(ids) - cached, cached, empty, scores))
+            outcomes.append(BenchmarkOutcome(bench.name, split, folder, len(ids), len(ids) - cached, cached, empty, scores))
     finally:
+        if meteor is not None:
+            meteor.close()
         cache.close()
         loaded.model.close()
     return outcomes
