@@ -178,14 +178,17 @@ def render(
 @app.command()
 def export(
     store: Path = typer.Argument(..., help="Store folder."),
-    fmt: str = typer.Option("clevr-change", "--format", help="Target layout: clevr-change or clevr-dc (the benchmarks' own)."),
+    fmt: str = typer.Option("clevr-change", "--format", help="clevr-change or clevr-dc (the benchmarks' own layouts), "
+                            "or lmms-eval (a task folder for lmms-eval's --include_path)."),
     out: Path = typer.Option(..., "--out", help="New folder to write (written whole or not at all)."),
+    benchmark: Optional[str] = typer.Option(None, "--benchmark", help="lmms-eval: the benchmark to export when the "
+                                            "store holds several."),
 ) -> None:
-    """Write a store in another project's layout (CLEVR-Change's release, hsgkim/clevr-dc's)."""
+    """Write a store in another project's layout (CLEVR-Change's release, hsgkim/clevr-dc's, an lmms-eval task)."""
     from omnidiff.benchmarks.exports import export_store
 
     with err_console.status(f"exporting {store} as {fmt}"):
-        summary = export_store(store, fmt, out)
+        summary = export_store(store, fmt, out, benchmark)
     console.print(f"wrote {summary.items} items to {summary.out}; skipped: {summary.skipped_text()}",
                   highlight=False, soft_wrap=True)
 

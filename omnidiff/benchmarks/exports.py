@@ -1,7 +1,8 @@
 """``omnidiff export STORE --format F --out DIR``: a store in another project's layout.
 
 The native layouts are each benchmark's own (``export`` beside ``prepare`` in its module, so the two
-cannot drift apart); the format name is the benchmark's ``export_format``.
+cannot drift apart); the format name is the benchmark's ``export_format``. ``lmms-eval`` writes a task
+folder for lmms-eval (:mod:`omnidiff.benchmarks.lmms_eval`).
 """
 
 from __future__ import annotations
@@ -22,12 +23,19 @@ def native_exporters() -> dict[str, Benchmark]:
 
 
 def export_formats() -> list[str]:
-    return list(native_exporters())
+    from omnidiff.benchmarks.lmms_eval import FORMAT
+
+    return [*native_exporters(), FORMAT]
 
 
-def export_store(store_path: Path, fmt: str, out: Path) -> ExportSummary:
+def export_store(store_path: Path, fmt: str, out: Path, benchmark: str | None = None) -> ExportSummary:
+    """``benchmark`` picks the benchmark of a store that holds several (lmms-eval); native layouts are their own."""
+    from omnidiff.benchmarks.lmms_eval import FORMAT, export_task_folder
+
     exporters = native_exporters()
     key = _normal(fmt) if isinstance(fmt, str) else ""
+    if key == FORMAT:
+        return export_task_folder(Path(store_path), Path(out), benchmark)
     if key not in exporters:
         raise BenchmarkError(f"unknown export format {fmt!r}; available: {', '.join(export_formats())}")
     store = Store.open(store_path)
