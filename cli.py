@@ -415,6 +415,7 @@ def score(
 
     preds = load_predictions(predictions)
     subset_map = None
+    id_note = None
     if benchmark is not None:
         from omnidiff.benchmarks import store_protocol
 
@@ -423,11 +424,22 @@ def score(
         refs, subset_map = store_protocol(references, benchmark, split)
     else:
         refs = load_references(references, split=split)
+    if references.is_dir():  # a benchmark's store: other groups' pair-id styles are understood
+        from annotations import Store
+        from omnidiff.benchmarks import get_benchmark, store_benchmark
+        from omnidiff.benchmarks.prediction_ids import resolve_prediction_ids
+
+        name = benchmark or store_benchmark(Store.open(references))
+        if name is not None:
+            resolved = resolve_prediction_ids(get_benchmark(name), preds, refs)
+            preds, id_note = resolved.predictions, resolved.note
     if subsets is not None:
         subset_map = {**(subset_map or {}), **load_subsets(subsets)}
     with err_console.status("scoring") as status:
         result = score_captions(preds, refs, subset_map, spice=not no_spice, allow_missing=allow_missing,
                                 progress=lambda message: status.update(message))
+    if id_note:
+        result.notes["pair_ids"] = id_note
     emit_json(result.to_dict())
 
 
@@ -436,7 +448,9 @@ def score(
 # ---------------------------------------------------------------------------------------------
 @app.command(name="eval")
 def eval_command(
-    model: str = typer.Option(..., "--model", help="Registered model name (see `omnidiff models list`)."),
+    model: Optional[str] = typer.Option(None, "--model", help="Registered model name (see `omnidiff models list`)."),
+    predictions: Optional[Path] = typer.Option(None, "--predictions", help="Score this prediction file (made elsewhere: "
+                                               "COCO results or JSONL) instead of running a model."),
     data: Optional[Path] = typer.Option(None, "--data", help="Store holding the benchmark's pairs (rendered or prepared); "
                                         "default: every benchmark found under the data root."),
     data_root: Optional[Path] = DATA_ROOT_OPTION,
@@ -452,18 +466,28 @@ def eval_command(
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
 ) -> None:
     """Run a model over benchmarks: cached (SQLite, resumable), scored, written to results/."""
-    from omnidiff.harness.runner import EvalConfig, run_eval
+    from omnidiff.harness.runner import EvalConfig, run_eval, score_prediction_file
     from omnidiff.models.registry import parse_model_args
 
     if name is not None and (not name.strip() or "/" in name or name.startswith(".")):
         raise OmniDiffError(f"--name {name!r}: use a plain folder name")
+    if (model is None) == (predictions is None):
+        raise OmniDiffError("give --model NAME (run a model) or --predictions FILE (score captions made elsewhere)")
     config = EvalConfig(
-        model=model, data=data, model_args=parse_model_args(model_arg), benchmarks=tuple(benchmark or ()),
+        model=model or "predictions", data=data, model_args=parse_model_args(model_arg), benchmarks=tuple(benchmark or ()),
         split=split, limit=limit, results=results, batch_size=batch_size, spice=spice, name=name,
         progress=not no_progress, data_root=data_root,
     )
-    outcomes = run_eval(config, report=lambda line: err_console.print(line, highlight=False, soft_wrap=True,
-                                                                        markup=False))
+    def report(line: str) -> None:
+        err_console.print(line, highlight=False, soft_wrap=True, markup=False)
+
+    if predictions is not None:
+        outcomes = [score_prediction_file(config, predictions, report)]
+        for note in (outcomes[0].scores["notes"].get("pair_ids"),):
+            if note:
+                report(f"note: {note}")
+    else:
+        outcomes = run_eval(config, report=report)
     if as_json:
         emit_json([o.scores for o in outcomes])
         return

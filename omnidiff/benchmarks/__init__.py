@@ -6,7 +6,16 @@ from omnidiff.benchmarks.base import Benchmark, BenchmarkError, ExportSummary, P
 from omnidiff.benchmarks.registry import benchmark_classes, get_benchmark, list_benchmarks
 
 __all__ = ["Benchmark", "BenchmarkError", "ExportSummary", "PlannedPair", "benchmark_classes", "get_benchmark",
-           "list_benchmarks", "store_protocol"]
+           "list_benchmarks", "store_benchmark", "store_protocol"]
+
+
+def store_benchmark(store) -> str | None:
+    """The benchmark a store holds: the one ``prepare`` recorded, else the only one its rows name."""
+    name = store.info.get("benchmark")
+    if name:
+        return name
+    held = set(store.table(["benchmark"])["benchmark"].to_pylist())
+    return held.pop() if len(held) == 1 else None
 
 
 def store_protocol(
@@ -19,7 +28,7 @@ def store_protocol(
     from annotations import Store
 
     store = Store.open(store_path)
-    name = benchmark or store.info.get("benchmark")
+    name = benchmark or store_benchmark(store)
     if not name:
         raise BenchmarkError(f"{store_path}: the store does not say which benchmark it holds; pass --benchmark")
     bench = get_benchmark(name)

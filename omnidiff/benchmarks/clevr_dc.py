@@ -202,7 +202,7 @@ class ClevrDC(Benchmark):
     def id_candidates(self, foreign_id: str) -> list[str]:
         """DIRL's ``%06d.png`` and MEDIC's ``%d.png`` (and bare numbers) name the pair ``%06d``."""
         number = image_number(foreign_id)
-        return [] if number is None else [f"{number:06d}"]
+        return super().id_candidates(foreign_id) + ([] if number is None else [f"{number:06d}"])
 
     def subsets(self, records: list[PairRecord]) -> dict[str, list[str]]:
         return semantic_distractor_subsets(records, semantic_change_keys())

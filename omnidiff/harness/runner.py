@@ -122,7 +122,6 @@ def plan_targets(config: EvalConfig) -> tuple[list[EvalTarget], list[str]]:
 
 def run_eval(config: EvalConfig, report: Callable[[str], None] | None = None) -> list[BenchmarkOutcome]:
     """Evaluate; ``report`` receives one line per benchmark not found and per split fallback, before any work."""
-    from omnidiff import __version__
     from omnidiff.metrics import score_captions
     from omnidiff.models.base import EvalContext
     from omnidiff.models.registry import load_model, model_fingerprint
@@ -191,28 +190,11 @@ def run_eval(config: EvalConfig, report: Callable[[str], None] | None = None) ->
                 notes["empty_captions"] = f"{empty} of {len(ids)} model outputs were empty; scored as empty captions"
             if config.limit is not None and len(ids) < total_available:
                 notes["limit"] = f"first {len(ids)} of {total_available} pairs (--limit {config.limit})"
-            scores = {
-                "model": run_name,
-                "model_fingerprint": fingerprint,
-                "benchmark": bench.name,
-                "split": split,
-                "n": result.n,
-                "metrics": result.metrics,
-                "subsets": result.subsets,
-                "notes": notes,
-                "omnidiff_version": __version__,
-                "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            }
-            # both files are written only once scoring succeeded, so they always belong together
-            write_text_atomic(folder / PREDICTIONS, predictions_text(ids, captions))
-            write_text_atomic(folder / SCORES, json.dumps(scores, indent=2, ensure_ascii=False) + "\n")
             run_info = {
                 "model": config.model, "name": run_name, "model_fingerprint": fingerprint,
-                "options": {k: v for k, v in loaded.options.items()}, "store": str(Path(first_store.root).resolve()),
-                "stores": [str(Path(s.root).resolve()) for s in target.stores],
-                "split": split, "limit": config.limit, "prompt": prompt,
+                "options": {k: v for k, v in loaded.options.items()}, "limit": config.limit, "prompt": prompt,
             }
-            write_text_atomic(folder / RUN, json.dumps(run_info, indent=2, sort_keys=True, default=str) + "\n")
+            scores = _write_result(folder, target, result, notes, ids, captions, run_info)
             outcomes.append(BenchmarkOutcome(bench.name, split, folder, len(ids), len(ids) - cached, cached, empty, scores))
     finally:
         if meteor is not None:
@@ -220,3 +202,67 @@ def run_eval(config: EvalConfig, report: Callable[[str], None] | None = None) ->
         cache.close()
         loaded.model.close()
     return outcomes
+
+
+def _write_result(folder: Path, target: EvalTarget, result, notes: dict[str, str], ids: list[str],
+                  captions: dict[str, str], run_info: dict[str, Any]) -> dict[str, Any]:
+    """``predictions.jsonl``, ``scores.json`` and ``run.json``, written once scoring succeeded, so they belong together."""
+    from omnidiff import __version__
+
+    scores = {
+        "model": run_info["name"],
+        "model_fingerprint": run_info["model_fingerprint"],
+        "benchmark": target.bench.name,
+        "split": target.split,
+        "n": result.n,
+        "metrics": result.metrics,
+        "subsets": result.subsets,
+        "notes": notes,
+        "omnidiff_version": __version__,
+        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    write_text_atomic(folder / PREDICTIONS, predictions_text(ids, captions))
+    write_text_atomic(folder / SCORES, json.dumps(scores, indent=2, ensure_ascii=False) + "\n")
+    run_info = {**run_info, "store": str(Path(target.stores[0].root).resolve()),
+                "stores": [str(Path(s.root).resolve()) for s in target.stores], "split": target.split}
+    write_text_atomic(folder / RUN, json.dumps(run_info, indent=2, sort_keys=True, default=str) + "\n")
+    return scores
+
+
+def score_prediction_file(config: EvalConfig, predictions: Path, report: Callable[[str], None] | None = None
+                          ) -> BenchmarkOutcome:
+    """``omnidiff eval --predictions FILE``: score captions made elsewhere against a benchmark's store.
+
+    Other groups' pair-id styles are mapped onto the store's (``omnidiff.benchmarks.prediction_ids``) and
+    the mapping is noted; the result files are those of ``omnidiff eval``, named ``--name`` (default: the
+    file's stem), so the leaderboard shows the row beside the models run here.
+    """
+    import hashlib
+
+    from omnidiff.benchmarks.prediction_ids import resolve_prediction_ids
+    from omnidiff.metrics import score_captions
+    from omnidiff.metrics.formats import load_predictions
+
+    targets, missing = plan_targets(config)
+    for line in missing + [t.note for t in targets if t.note]:
+        if report is not None:
+            report(line)
+    if len(targets) != 1:
+        found = ", ".join(t.bench.label for t in targets) or "none"
+        raise OmniDiffError(f"--predictions scores one benchmark; choose it with --benchmark (found: {found})")
+    target = targets[0]
+    records = target.records
+    ids = [r.pair_id for r in records]
+    resolved = resolve_prediction_ids(target.bench, load_predictions(predictions), ids)
+    result = score_captions(resolved.predictions, {r.pair_id: target.bench.references(r) for r in records},
+                            target.bench.subsets(records), spice=config.spice)
+    notes = dict(result.notes)
+    if resolved.note:
+        notes["pair_ids"] = resolved.note
+    name = config.name or Path(predictions).stem
+    digest = hashlib.sha256(Path(predictions).read_bytes()).hexdigest()[:16]
+    run_info = {"model": "predictions file", "name": name, "model_fingerprint": f"file-{digest}",
+                "predictions": str(Path(predictions).resolve()), "options": {}, "limit": None, "prompt": None}
+    folder = result_dir(config.results, name, target.bench.name, target.split)
+    scores = _write_result(folder, target, result, notes, ids, resolved.predictions, run_info)
+    return BenchmarkOutcome(target.bench.name, target.split, folder, len(ids), 0, 0, 0, scores)
