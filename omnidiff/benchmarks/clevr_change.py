@@ -36,7 +36,7 @@ from omnidiff.benchmarks.base import (
     safe_path,
     semantic_distractor_subsets,
 )
-from omnidiff.benchmarks.native_files import check_listing, image_number, write_json, write_png
+from omnidiff.benchmarks.native_files import check_listing, image_number, read_split_numbers, write_json, write_png
 from omnidiff.benchmarks.staging import staged_folder
 
 DISTRACTOR_SUFFIX = "_n"
@@ -108,22 +108,11 @@ class ClevrChange(Benchmark):
                 raise BenchmarkError(f"{source}: {folder}/ folder not found")
         change = read_json(source / "change_captions.json", "change_captions.json")
         no_change = read_json(source / "no_change_captions.json", "no_change_captions.json")
-        split_numbers = read_json(source / "splits.json", "splits.json")
-        for what, value in (("change_captions.json", change), ("no_change_captions.json", no_change),
-                            ("splits.json", split_numbers)):
+        for what, value in (("change_captions.json", change), ("no_change_captions.json", no_change)):
             if not isinstance(value, dict):
                 raise BenchmarkError(f"{source / what}: expected a JSON object")
+        chosen = read_split_numbers(source / "splits.json", splits)
         native_type = _type_by_number(source, read_json(source / "type_mapping.json", "type_mapping.json"))
-
-        chosen: list[tuple[str, int]] = []
-        for split in splits:
-            numbers = split_numbers.get(split, [])
-            if not isinstance(numbers, list):
-                raise BenchmarkError(f"{source / 'splits.json'}: {split!r} must be a list of image numbers")
-            for number in numbers:
-                if isinstance(number, bool) or not isinstance(number, int) or number < 0:
-                    raise BenchmarkError(f"{source / 'splits.json'}: {number!r} is not an image number")
-                chosen.append((split, number))
         for folder, pattern in FOLDERS.items():
             listing = sorted(p.name for p in (source / folder).iterdir() if p.is_file())
             check_listing(source / folder, listing, [n for _, n in chosen], pattern.format, "splits.json")

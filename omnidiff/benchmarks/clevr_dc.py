@@ -31,7 +31,7 @@ from omnidiff.benchmarks.base import (
     semantic_distractor_subsets,
 )
 from omnidiff.benchmarks.clevr_change import SHORT_CLEVR_PROMPT
-from omnidiff.benchmarks.native_files import image_number, write_json, write_png
+from omnidiff.benchmarks.native_files import image_number, read_split_numbers, write_json, write_png
 from omnidiff.benchmarks.staging import staged_folder
 
 IDS_PER_ACTION = 8000
@@ -147,23 +147,8 @@ class ClevrDC(Benchmark):
         check_blocks(planned, source)
         return planned
 
-    def _split_ids(self, path: Path, splits: list[str]) -> list[tuple[str, int]]:
-        split_ids = read_json(path, path.name)
-        if not isinstance(split_ids, dict):
-            raise BenchmarkError(f"{path}: expected a JSON object")
-        chosen = []
-        for split in splits:
-            ids = split_ids.get(split, [])
-            if not isinstance(ids, list):
-                raise BenchmarkError(f"{path}: {split!r} must be a list of ids")
-            for image_id in ids:
-                if isinstance(image_id, bool) or not isinstance(image_id, int) or image_id < 0:
-                    raise BenchmarkError(f"{path}: id {image_id!r} is not an integer id")
-                chosen.append((split, image_id))
-        return chosen
-
     def _plan_release(self, source: Path, splits: list[str]) -> list[PlannedPair]:
-        chosen = self._split_ids(source / "split.json", splits)
+        chosen = read_split_numbers(source / "split.json", splits)
         captions = read_json(source / "captions.json", "captions.json")
         before, after = _index_folder(source / "bef"), _index_folder(source / "aft")
         planned = []
@@ -178,7 +163,7 @@ class ClevrDC(Benchmark):
 
     def _plan_dirl_tree(self, source: Path, splits: list[str]) -> list[PlannedPair]:
         """DIRL/MEDIC: the release renamed to zero-padded ``%06d.png`` (ids resolved by name; missing files are named)."""
-        chosen = self._split_ids(source / "splits.json", splits)
+        chosen = read_split_numbers(source / "splits.json", splits)
         captions = read_json(source / "change_captions.json", "change_captions.json")
         padded = "{:06d}.png".format
         return [self._pair(source, split, image_id, safe_path(source / "images", padded(image_id), str(source)),

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from annotations.errors import OmniDiffError
-from omnidiff.benchmarks.base import BenchmarkError
+from omnidiff.benchmarks.base import BenchmarkError, read_json
 
 
 class NativeLayoutError(BenchmarkError):
@@ -26,6 +26,23 @@ def image_number(name: object) -> int | None:
         return None
     digits = name.rsplit(".", 1)[0].split("_")[-1]
     return int(digits) if digits.isdigit() else None
+
+
+def read_split_numbers(path: Path, splits: Iterable[str]) -> list[tuple[str, int]]:
+    """(split, number) for the chosen splits of a ``splits.json``/``split.json`` of integer image numbers."""
+    value = read_json(path, path.name)
+    if not isinstance(value, dict):
+        raise NativeLayoutError(f"{path}: expected a JSON object")
+    chosen = []
+    for split in splits:
+        numbers = value.get(split, [])
+        if not isinstance(numbers, list):
+            raise NativeLayoutError(f"{path}: {split!r} must be a list of image numbers")
+        for number in numbers:
+            if isinstance(number, bool) or not isinstance(number, int) or number < 0:
+                raise NativeLayoutError(f"{path}: {number!r} is not an image number")
+            chosen.append((split, number))
+    return chosen
 
 
 def check_listing(folder: Path, listing: list[str], numbers: Iterable[int], name_of: Callable[[int], str],
