@@ -15,7 +15,7 @@ from typing import List, Optional
 import typer
 from rich.console import Console
 
-from annotations.errors import OmniDiffError
+from annotations.errors import OmniDiffError, describe_os_error
 
 app = typer.Typer(
     name="omnidiff",
@@ -90,7 +90,7 @@ def stats(
 @app.command()
 def show(
     store: Path = typer.Argument(..., help="Store folder."),
-    out: Path = typer.Option(Path("sheet.png"), "--out", help="PNG file to write."),
+    out: Path = typer.Option(Path("sheet.png"), "--out", help="Image file to write: .png, or .jpg/.jpeg for JPEG."),
     n: int = typer.Option(8, "--n", "-n", min=1, max=200, help="How many pairs."),
     split: Optional[str] = typer.Option(None, "--split"),
     change_type: Optional[str] = typer.Option(None, "--change-type"),
@@ -171,8 +171,10 @@ def render(
     )
     for scene_id, reason in summary.failed.items():
         err_console.print(f"failed: {scene_id}: {reason}", highlight=False, soft_wrap=True, markup=False)
-    if summary.failed and not summary.rendered_scenes:
-        raise OmniDiffError(f"every scene failed ({len(summary.failed)}); see the reasons above")
+    if summary.failed:
+        attempted = summary.rendered_scenes + len(summary.failed)
+        raise OmniDiffError(f"{len(summary.failed)} of {attempted} scene(s) failed (reasons above; the others are "
+                            "stored): rerun the same command to retry them")
 
 
 @app.command()
@@ -276,13 +278,14 @@ def ingest_pairs_cmd(
     align: bool = _REAL_ALIGN, propose: bool = _REAL_PROPOSE, blur_faces: bool = _REAL_FACES,
     min_sharpness: float = _REAL_SHARP, dedupe_against: Optional[List[Path]] = _REAL_DEDUPE,
     dedupe_distance: int = _REAL_DEDUPE_BITS, as_json: bool = _REAL_JSON,
+    root: Optional[Path] = typer.Option(None, "--root", help="Folder a manifest's paths are relative to (default: the manifest's folder); nothing outside it is read."),
 ) -> None:
     """Ingest photographed or scraped before/after pairs; EXIF is stripped, nothing is warped."""
     from generators.real.ingest import ingest_pairs
 
     options = _real_options(out, seed, split, split_ratios, setting, license, source, align, propose, blur_faces,
                             min_sharpness, dedupe_against, dedupe_distance, data_root)
-    report, store = ingest_pairs(src, options, _real_track)
+    report, store = ingest_pairs(src, options, _real_track, root=root)
     _real_print_report(report, store, as_json)
 
 
@@ -407,6 +410,7 @@ def score(
     split: Optional[str] = typer.Option(None, "--split", help="Only this split of a store."),
     allow_missing: bool = typer.Option(False, "--allow-missing", help="Score only the pairs that have a prediction."),
     no_spice: bool = typer.Option(False, "--no-spice", help="Skip SPICE even where its jars are found."),
+    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="Cut every caption to its first N PTB tokens (not stock pycocoevalcap; noted). Default: whole captions."),
 ) -> None:
     """BLEU-1..4, METEOR, ROUGE-L, CIDEr (and SPICE) as pycocoevalcap 1.2; prints JSON."""
     from omnidiff.metrics import score_captions
@@ -437,7 +441,7 @@ def score(
         subset_map = {**(subset_map or {}), **load_subsets(subsets)}
     with err_console.status("scoring") as status:
         result = score_captions(preds, refs, subset_map, spice=not no_spice, allow_missing=allow_missing,
-                                progress=lambda message: status.update(message))
+                                progress=lambda message: status.update(message), max_tokens=max_tokens)
     if id_note:
         result.notes["pair_ids"] = id_note
     emit_json(result.to_dict())
@@ -464,6 +468,7 @@ def eval_command(
     spice: bool = typer.Option(True, "--spice/--no-spice", help="Score SPICE when its jars are installed."),
     as_json: bool = typer.Option(False, "--json", help="Print the scores as JSON."),
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
+    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="Score captions cut to their first N PTB tokens (not stock; noted in scores.json and run.json)."),
 ) -> None:
     """Run a model over benchmarks: cached (SQLite, resumable), scored, written to results/."""
     from omnidiff.harness.runner import EvalConfig, run_eval, score_prediction_file
@@ -476,7 +481,7 @@ def eval_command(
     config = EvalConfig(
         model=model or "predictions", data=data, model_args=parse_model_args(model_arg), benchmarks=tuple(benchmark or ()),
         split=split, limit=limit, results=results, batch_size=batch_size, spice=spice, name=name,
-        progress=not no_progress, data_root=data_root,
+        progress=not no_progress, data_root=data_root, max_tokens=max_tokens,
     )
     def report(line: str) -> None:
         err_console.print(line, highlight=False, soft_wrap=True, markup=False)
@@ -501,7 +506,10 @@ def eval_command(
     if data is None:  # every benchmark found: end with their leaderboard, the table `omnidiff leaderboard` prints
         from leaderboard.render import render_leaderboard
 
-        sys.stdout.write("\n" + render_leaderboard(results, "md", benchmarks={o.benchmark for o in outcomes}))
+        board, warnings = render_leaderboard(results, "md", benchmarks={o.benchmark for o in outcomes})
+        for warning in warnings:
+            err_console.print(f"warning: {warning}", highlight=False, soft_wrap=True, markup=False)
+        sys.stdout.write("\n" + board)
         sys.stdout.flush()
 
 
@@ -543,6 +551,24 @@ def models_list(
     console.print(table)
 
 
+@models_app.command("inspect")
+def models_inspect(
+    path: str = typer.Argument(..., help="Checkpoint folder (or a cached hub id)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """What an M3Diff / LLaVA-OneVision / LLaVA-NeXT checkpoint holds and how it maps (safetensors headers only)."""
+    from omnidiff.models.m3diff.inspect import failure, inspect_checkpoint
+
+    report = inspect_checkpoint(path)
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        for line in report.lines():
+            console.print(line, highlight=False, soft_wrap=True, markup=False)
+    if not report.ok:
+        raise failure(report)
+
+
 @app.command()
 def leaderboard(
     results: Path = typer.Option(Path("results"), "--results", help="Results folder of `omnidiff eval`."),
@@ -557,7 +583,9 @@ def leaderboard(
     from leaderboard.render import render_leaderboard, write_leaderboard
 
     only = {benchmark_key(b) for b in benchmark} if benchmark else None
-    text = render_leaderboard(results, fmt, include_reported=reported, examples=examples, benchmarks=only)
+    text, warnings = render_leaderboard(results, fmt, include_reported=reported, examples=examples, benchmarks=only)
+    for warning in warnings:
+        err_console.print(f"warning: {warning}", highlight=False, soft_wrap=True, markup=False)
     if out is None:
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -575,54 +603,63 @@ app.add_typer(train_app, name="train")
 
 @train_app.command("m3diff")
 def train_m3diff(
-    data: List[Path] = typer.Option(..., "--data", help="Store folder (repeat for several)."),
+    data: List[str] = typer.Option(..., "--data", help="Store folder, or STORE:WEIGHT for a weighted mixture (repeat for several)."),
     out: Path = typer.Option(Path("checkpoints/m3diff"), "--out", help="Run folder: checkpoints/, final/, train_log.jsonl."),
     base: str = typer.Option("llava-hf/llava-onevision-qwen2-7b-ov-hf", "--base",
                              help="Starting weights: a LLaVA-OneVision or M3Diff folder or hub id (MDP starts from the seed when absent)."),
     preset: str = typer.Option("", "--preset", help="tiny-random: a tiny random model instead of --base (CPU tests)."),
     split: str = typer.Option("train", "--split"),
-    device: str = typer.Option("auto", "--device", help="auto/cuda/cuda:N; cpu only when asked."),
+    device: str = typer.Option("auto", "--device", help="auto/cuda/cuda:N; cpu only when asked (under torchrun each rank takes cuda:LOCAL_RANK)."),
     dtype: str = typer.Option("bfloat16", "--dtype", help="bfloat16 (autocast, float32 trainable weights), float16, float32."),
     epochs: int = typer.Option(1, "--epochs", min=1),
     max_steps: int = typer.Option(0, "--max-steps", min=0, help="Stop after this many optimiser steps (0: --epochs decide)."),
-    batch_size: int = typer.Option(1, "--batch-size", min=1),
-    grad_accum: int = typer.Option(8, "--grad-accum", min=1),
+    batch_size: int = typer.Option(1, "--batch-size", min=1, help="Samples per rank and micro-batch."),
+    global_batch_size: int = typer.Option(256, "--global-batch-size", min=1,
+                                          help="Samples per optimiser step over all ranks (the paper: 256); sets the gradient accumulation."),
+    parallel: str = typer.Option("ddp", "--parallel", help="ddp (a full replica per rank) or fsdp (full shard, for the 7B model on smaller GPUs)."),
     lr: float = typer.Option(2e-4, "--lr", help="LoRA learning rate."),
     vision_lr: float = typer.Option(2e-6, "--vision-lr"),
     projector_lr: float = typer.Option(1e-5, "--projector-lr"),
     mdp_lr: float = typer.Option(1e-4, "--mdp-lr"),
     lora_r: int = typer.Option(128, "--lora-r", min=1),
     lora_alpha: int = typer.Option(256, "--lora-alpha", min=1),
+    lora_dropout: float = typer.Option(0.05, "--lora-dropout"),
     save_every: int = typer.Option(500, "--save-every", min=1, help="Checkpoint every N steps (and at the end)."),
     seed: int = typer.Option(0, "--seed"),
     no_gradient_checkpointing: bool = typer.Option(False, "--no-gradient-checkpointing"),
-    resume: bool = typer.Option(False, "--resume", help="Continue from the latest checkpoint in --out."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from the latest checkpoint in --out (any number of ranks)."),
 ) -> None:
-    """Fine-tune M3Diff: LoRA r=128/alpha=256 on the LLM; vision encoder, projector and MDP fully trained."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
+    """Fine-tune M3Diff: LoRA r=128/alpha=256 on the LLM; vision encoder, projector and MDP fully trained.
+    One process, or N ranks with `torchrun --nproc_per_node N omnidiff train m3diff ...`."""
     from omnidiff.models.m3diff.training import TrainConfig, Trainer
 
     config = TrainConfig(
-        data=tuple(str(p) for p in data), out=str(out), base=base, preset=preset, split=split, device=device,
-        dtype=dtype, epochs=epochs, max_steps=max_steps, batch_size=batch_size, grad_accum=grad_accum, lr=lr,
-        vision_lr=vision_lr, projector_lr=projector_lr, mdp_lr=mdp_lr, lora_r=lora_r, lora_alpha=lora_alpha,
-        save_every=save_every, seed=seed, gradient_checkpointing=not no_gradient_checkpointing, resume=resume,
+        data=tuple(data), out=str(out), base=base, preset=preset, split=split, device=device, dtype=dtype,
+        epochs=epochs, max_steps=max_steps, batch_size=batch_size, global_batch_size=global_batch_size,
+        parallel=parallel, lr=lr, vision_lr=vision_lr, projector_lr=projector_lr, mdp_lr=mdp_lr, lora_r=lora_r,
+        lora_alpha=lora_alpha, lora_dropout=lora_dropout, save_every=save_every, seed=seed,
+        gradient_checkpointing=not no_gradient_checkpointing, resume=resume,
     )
     trainer = Trainer(config)  # checks settings, output folder and data before anything is drawn
-    with Progress(TextColumn("train m3diff"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"),
-                  TimeRemainingColumn(), console=err_console, transient=True) as bar:
-        task = bar.add_task("steps", total=None, loss="-")
+    if not trainer.is_main:
+        trainer.run()
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-        def report(step: int, total: int, loss: float) -> None:
-            bar.update(task, completed=step, total=total, loss=f"{loss:.4f}")
+    columns = (TextColumn("train m3diff"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[rate]} samples/s  loss {task.fields[loss]}  lr {task.fields[lr]}  ETA {task.fields[eta]}"))
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        task = bar.add_task("steps", total=None, rate="-", loss="-", lr="-", eta="-")
+
+        def report(step) -> None:
+            eta = f"{int(step.eta_s // 3600)}:{int(step.eta_s % 3600 // 60):02d}:{int(step.eta_s % 60):02d}"
+            bar.update(task, completed=step.step, total=step.total, rate=f"{step.samples_per_s:.2f}",
+                       loss=f"{step.loss:.4f}", lr=f"{step.lr:.2e}", eta=eta)
 
         trainer.progress = report
         result = trainer.run()
-    console.print(
-        f"trained {result.steps} steps (resumed at {result.resumed_from}); final model: {result.final}",
-        highlight=False, soft_wrap=True,
-    )
+    for line in result.summary():
+        console.print(line, highlight=False, soft_wrap=True)
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -638,10 +675,11 @@ def main(argv: Optional[List[str]] = None) -> None:
     except Exception as exc:  # a bug, not user input: still one line unless asked for the traceback
         if os.environ.get("OMNIDIFF_DEBUG"):
             raise
-        err_console.print(
-            f"error: {type(exc).__name__}: {exc} (set OMNIDIFF_DEBUG=1 for the traceback)",
-            highlight=False, soft_wrap=True, markup=False,
-        )
+        # a path the user gave that cannot be made or read: name it and say why
+        message = describe_os_error(exc) if isinstance(exc, OSError) else None
+        if message is None:
+            message = f"{type(exc).__name__}: {exc} (set OMNIDIFF_DEBUG=1 for the traceback)"
+        err_console.print(f"error: {message}", highlight=False, soft_wrap=True, markup=False)
         sys.exit(1)
 
 

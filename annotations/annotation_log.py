@@ -20,6 +20,7 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any, Iterable
 
+from annotations import jsonl
 from annotations.errors import OmniDiffError
 
 LOG_RELPATH = Path("annotations") / "log.jsonl"
@@ -142,9 +143,7 @@ class AnnotationLog:
     @staticmethod
     def _scan_bytes(data: bytes) -> LogScan:
         scan = LogScan()
-        for line in data.split(b"\n"):
-            if not line.strip():
-                continue
+        for _, line in jsonl.split_lines(data):
             entry = _parse_line(line)
             if entry is None:
                 scan.torn_lines += 1

@@ -1,4 +1,5 @@
-"""``omnidiff show``: a contact sheet PNG, one row per pair: before | after | mask over after | caption."""
+"""``omnidiff show``: a contact sheet (PNG, or JPEG for a .jpg name), one row per pair: before | after |
+mask over after | caption."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from annotations.taxonomy import TAXONOMY
 FONT_CANDIDATES = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "DejaVuSans.ttf")
 MASK_TINT = (255, 40, 40)
 PAD = 6
+SHEET_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
 
 
 def _font(size: int) -> ImageFont.ImageFont:
@@ -61,6 +63,9 @@ def select_pairs(store: Store, n: int, split: str | None, change_type: str | Non
 
 def make_contact_sheet(root: str | Path, out: str | Path, n: int = 8, split: str | None = None,
                        change_type: str | None = None, seed: int = 0, thumb_width: int = 240) -> int:
+    image_format = SHEET_FORMATS.get(Path(out).suffix.lower())
+    if image_format is None:
+        raise OmniDiffError(f"--out {out}: a contact sheet is written as .png, .jpg or .jpeg (the suffix says which)")
     store = Store.open(root)
     records = select_pairs(store, n, split, change_type, seed)
     font = _font(max(10, thumb_width // 18))
@@ -98,5 +103,8 @@ def make_contact_sheet(root: str | Path, out: str | Path, n: int = 8, split: str
         y += row.height
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(out, format="PNG", optimize=True)
+    if image_format == "JPEG":
+        sheet.save(out, format="JPEG", quality=92)
+    else:
+        sheet.save(out, format="PNG", optimize=True)
     return len(rows)

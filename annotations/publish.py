@@ -8,6 +8,7 @@ client only: it is never printed, logged or written.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tempfile
@@ -22,6 +23,7 @@ from annotations.taxonomy import TAXONOMY
 
 ROWS_PER_FILE = 1000
 REPO_PATTERN = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}$")
+LICENSE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+_-]{0,63}$")  # hub licence ids: cc-by-4.0, mit, other, ...
 CITATION = """@inproceedings{liu2025omnidiff,
   title     = {OmniDiff: A Comprehensive Benchmark for Fine-grained Image Difference Captioning},
   author    = {Liu, Yuan and others},
@@ -84,11 +86,26 @@ def _config_yaml(name: str, pattern_dir: str, splits: list[str], default: bool =
     return lines
 
 
+def check_license_id(license: str) -> str:
+    """A licence is an identifier, never free text: it goes into the card's YAML front matter unquoted."""
+    if not LICENSE_PATTERN.match(license):
+        raise OmniDiffError(
+            f"--license {license!r} is not a licence identifier (letters, digits, '.', '+', '-', '_'; "
+            "e.g. cc-by-4.0, mit, other)"
+        )
+    return license
+
+
+def _yaml_string(text: str) -> str:
+    """A YAML double-quoted scalar (a JSON string is one): newlines and specials stay inside the value."""
+    return json.dumps(text, ensure_ascii=True)
+
+
 def dataset_card(store: Store, repo: str, counts: dict[str, dict[str, int]], license: str) -> str:
     total = _total(counts)
     splits_all = [s for s in SPLITS if any(s in c for c in counts.values())]
-    yaml = ["---", f"license: {license}", "task_categories:", "- image-to-text", "language:", "- en",
-            "size_categories:", f"- {size_category(total)}", f"pretty_name: {store.name}",
+    yaml = ["---", f"license: {check_license_id(license)}", "task_categories:", "- image-to-text", "language:", "- en",
+            "size_categories:", f"- {size_category(total)}", f"pretty_name: {_yaml_string(store.name)}",
             "tags:", "- image-difference-captioning", "- change-captioning", "- omnidiff", "configs:"]
     yaml += _config_yaml("all", "*", splits_all, default=True)
     for domain, by_split in counts.items():
@@ -105,7 +122,7 @@ def dataset_card(store: Store, repo: str, counts: dict[str, dict[str, int]], lic
     sizes = ["| config | " + " | ".join(splits_all) + " |", "|---|" + "---|" * len(splits_all)]
     sizes += [f"| {d} | " + " | ".join(str(c.get(s, 0)) for s in splits_all) + " |" for d, c in counts.items()]
     body = [
-        f"# {store.name}", "",
+        f"# {' '.join(store.name.split())}", "",
         "Image difference captioning pairs: a before image, an after image, the change types and "
         "fine-grained captions of what changed, with change masks where the pair was rendered.", "",
         f"Load with `datasets.load_dataset(\"{repo}\")` (config `all`), or the `render` / `real` configs.", "",
@@ -134,6 +151,7 @@ def publish_store(root: str | Path, repo: str, dry_run: str | Path | None = None
                   license: str = "cc-by-4.0", api: HubApi | None = None) -> str:
     if not REPO_PATTERN.match(repo):
         raise OmniDiffError(f"--repo {repo!r} is not of the form ORG/NAME")
+    check_license_id(license)
     store = Store.open(root)
     if len(store) == 0:
         raise OmniDiffError(f"{root}: the store is empty; nothing to publish")

@@ -96,6 +96,7 @@ class Board:
     views: list[View]
     citations: dict[str, str]  # footnote key -> footnote text of the reported rows
     entries: list[Any]  # harness ResultEntry objects, for the HTML examples
+    warnings: list[str] = field(default_factory=list)  # results skipped or shown in part, one line each
 
 
 def scaled(metrics: dict[str, Any]) -> dict[str, float | None]:
@@ -152,7 +153,8 @@ def build_board(results: Path, include_reported: bool = True, benchmarks: set[st
     """Collect every result under ``results`` (and the reported rows) into views; ``benchmarks`` narrows them."""
     from omnidiff.harness.results import read_results
 
-    entries = read_results(results)
+    found = read_results(results)
+    entries = found.entries
     if benchmarks is not None:
         entries = [e for e in entries if e.benchmark in benchmarks]
     views: dict[tuple[str, str], View] = {}
@@ -191,4 +193,4 @@ def build_board(results: Path, include_reported: bool = True, benchmarks: set[st
     ordered = sorted(views.values(), key=lambda v: (v.key, v.split))
     for v in ordered:
         v.rows = sorted(v.reproduced, key=_sort_key) + sorted(v.reported, key=_sort_key)
-    return Board(ordered, notes_of, entries)
+    return Board(ordered, notes_of, entries, list(found.skipped))

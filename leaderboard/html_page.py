@@ -12,6 +12,7 @@ import io
 from pathlib import Path
 from typing import Any
 
+from annotations.errors import OmniDiffError
 from leaderboard.board import COLUMN_TITLES, COLUMNS, Board, View
 from leaderboard.tables import fmt
 
@@ -152,7 +153,13 @@ def _examples(board: Board, benchmark: str, split: str, count: int) -> str:
     entries = [e for e in board.entries if e.benchmark == benchmark and e.split == split]
     if not entries or count < 1:
         return ""
-    predictions = {e.model: e.predictions() for e in entries}
+    predictions: dict[str, dict[str, str]] = {}
+    for entry in entries:
+        try:
+            predictions[entry.model] = entry.predictions()
+        except OmniDiffError as exc:  # the scores still show; this model's example captions do not
+            board.warnings.append(f"{exc}; no example captions for {entry.model}")
+            predictions[entry.model] = {}
     first = predictions[entries[0].model]
     pair_ids = list(first)[:count]
     records: dict[str, Any] = {}

@@ -31,7 +31,7 @@ def _assert_valid(path) -> None:
 
 def test_registry_names_and_listing(run_cli):
     names = [b.name for b in list_benchmarks()]
-    assert names == ["omnidiff", "clevr_change", "clevr_dc", "spot_the_diff", "iedit"]
+    assert names == ["omnidiff", "clevr_change", "clevr_dc", "spot_the_diff", "iedit", "birds_to_words"]
     assert get_benchmark("clevr-change").name == get_benchmark("clevr_change").name == "clevr_change"
     with pytest.raises(BenchmarkError, match="unknown benchmark 'nope'"):
         get_benchmark("nope")
@@ -334,3 +334,39 @@ def test_clevr_dc_refuses_a_download_whose_blocks_are_swapped(run_cli, tmp_path,
     assert res.code == 1 and "blocks are not in the order" in res.err
     assert f"should be the {swap[0]!r} block" in res.err and f"read as {swap[1]!r}" in res.err
     assert len(res.err.strip().splitlines()) == 1 and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("link", ["outside_file", "outside_folder", "loop"])
+def test_symlinked_images_leading_outside_the_source_are_refused(run_cli, tmp_path, link):
+    src = tmp_path / "iedit"
+    write_image(src / "images" / "a.png", 1)
+    write_image(tmp_path / "elsewhere" / "secret.png", 2)
+    if link == "outside_file":
+        (src / "images" / "b.png").symlink_to(tmp_path / "elsewhere" / "secret.png")
+        name, expect = "b.png", "a symlink leading outside"
+    elif link == "outside_folder":
+        (src / "images" / "sub").symlink_to(tmp_path / "elsewhere")
+        name, expect = "sub/secret.png", "a symlink leading outside"
+    else:
+        (src / "images" / "b.png").symlink_to("c.png")
+        (src / "images" / "c.png").symlink_to("b.png")
+        name, expect = "b.png", "a symlink loop"
+    entry = {"img0": "a.png", "img1": name, "sents": ["x", "y", "z"], "uid": "u1"}
+    (src / "test.json").write_text(json.dumps([entry]))
+    out = tmp_path / "out"
+    res = run_cli("benchmarks", "prepare", "iedit", "--source", src, "--out", out, "--split", "test")
+    assert res.code == 1 and expect in res.err and len(res.err.strip().splitlines()) == 1, res.err
+    assert not out.exists()
+
+
+def test_a_symlinked_layout_folder_and_links_inside_it_are_followed(run_cli, tmp_path):
+    """The layout folder itself may live elsewhere (a data disk); what matters is where names lead."""
+    write_image(tmp_path / "disk" / "images" / "a.png", 1)
+    (tmp_path / "disk" / "images" / "b.png").symlink_to("a.png")
+    src = tmp_path / "iedit"
+    src.mkdir()
+    (src / "images").symlink_to(tmp_path / "disk" / "images")
+    (src / "test.json").write_text(json.dumps([{"img0": "a.png", "img1": "b.png", "sents": ["x", "y", "z"], "uid": "u1"}]))
+    res = run_cli("benchmarks", "prepare", "iedit", "--source", src, "--out", tmp_path / "out", "--split", "test")
+    assert res.code == 0, res.err
+    assert len(Store.open(tmp_path / "out")) == 1

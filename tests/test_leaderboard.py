@@ -107,10 +107,25 @@ def test_bad_leaderboard_input(run_cli, results, args, message):
     assert res.code == 1 and message in res.err
 
 
-def test_corrupt_scores_file_is_a_clear_error(run_cli, results):
+@pytest.mark.parametrize("fmt", ["md", "csv", "latex", "html"])
+def test_a_corrupt_results_folder_is_skipped_with_a_warning(run_cli, results, fmt):
     (results / "pixel-diff" / "omnidiff" / "test" / "scores.json").write_text("{not json")
-    res = run_cli("leaderboard", "--results", results)
-    assert res.code == 1 and "unreadable scores file" in res.err
+    scores = results / "my_model" / "clevr_change" / "test" / "scores.json"
+    broken = json.loads(scores.read_text())
+    broken["metrics"]["CIDEr"] = "high"
+    scores.write_text(json.dumps(broken))
+    (results / "nn-caption" / "omnidiff" / "test" / "predictions.jsonl").write_text('{"pair_id": 3}\n')
+    res = run_cli("leaderboard", "--results", results, "--format", fmt, "--no-reported")
+    assert res.code == 0, res.err
+    warnings = [line for line in res.err.splitlines() if line.startswith("warning: ")]
+    assert any("pixel-diff/omnidiff/test" in w and "unreadable" in w for w in warnings)
+    assert any("my_model/clevr_change/test" in w and "not a number" in w for w in warnings)
+    assert "nn-caption" in res.out and "pixel-diff" not in res.out and "my_model" not in res.out
+    if fmt == "html":
+        assert any("predictions.jsonl:1" in w and "no example captions for nn-caption" in w for w in warnings)
+    (results / "nn-caption" / "omnidiff" / "test" / "run.json").write_text("[1, 2]")
+    res = run_cli("leaderboard", "--results", results, "--format", fmt, "--no-reported")
+    assert res.code == 1 and "no readable scores.json files" in res.err and "3 results folder(s) skipped" in res.err
 
 
 def test_out_refuses_a_folder(run_cli, results, tmp_path):

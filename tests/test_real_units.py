@@ -74,7 +74,7 @@ def test_discovery_conventions_and_ambiguity(tmp_path):
     save_png(img, tmp_path / "b_before.png")
     save_png(img, tmp_path / "b_after.png")
     (tmp_path / "notes.txt").write_text("not an image: ignored")
-    pairs = discover_folder(tmp_path)
+    pairs = discover_folder(tmp_path).pairs
     assert [(p.name, p.before.name, p.after.name) for p in pairs] == [
         ("a", "a.png", "a_2.png"), ("b", "b_before.png", "b_after.png")]
     save_png(img, tmp_path / "a.jpg")  # two files with one stem: which one is the pair?

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from annotations import SPLITS, Store
 from annotations.errors import OmniDiffError
@@ -20,6 +20,8 @@ from generators.synthetic.plan import normalise_preset
 from generators.synthetic.pool import PoolEvent, RenderPool
 from generators.synthetic.profiles import get_profile
 from generators.synthetic.scene_job import SceneJob, scene_id_for
+
+MAX_SCENES = 10_000_000  # a month of a fast GPU at a quarter second a scene; more is a typo
 
 
 @dataclass
@@ -82,6 +84,9 @@ def check_options(opts: RenderOptions) -> None:
     get_profile(opts.profile)
     if opts.scenes < 1:
         raise OmniDiffError("--scenes must be at least 1")
+    if opts.scenes > MAX_SCENES:
+        raise OmniDiffError(f"--scenes {opts.scenes}: at most {MAX_SCENES:,} scenes per store "
+                            "(render more as several stores, or with --shard on several machines)")
     if opts.split is not None and opts.split not in SPLITS:
         raise OmniDiffError(f"--split {opts.split!r}: choose train, val or test")
     if opts.workers < 1:
@@ -98,19 +103,46 @@ def check_options(opts: RenderOptions) -> None:
         raise OmniDiffError(f"--out {opts.out}: exists and is not a folder")
 
 
-def plan_jobs(opts: RenderOptions, done_scene_ids: set[str]) -> tuple[list[SceneJob], int]:
+@dataclass
+class JobPlan:
+    """The scenes still to render, planned lazily: ``jobs`` yields them in scene order and ``count``
+    says how many it will yield, so ``--scenes`` may be large without a list of them in memory."""
+
+    jobs: Iterator[SceneJob]
+    count: int
+    skipped: int  # scenes of this plan already in the store
+
+
+def _indices_in_shard(scenes: int, shard: tuple[int, int]) -> int:
+    i, n = shard
+    return max(0, (scenes - i + n - 1) // n)
+
+
+def _planned_index(opts: RenderOptions, scene_id: str) -> int | None:
+    """The scene index of a stored scene id when it belongs to this plan (preset, seed, shard, count)."""
+    prefix = scene_id_for(opts.preset, opts.seed, 0).rsplit("-", 1)[0] + "-"
+    digits = scene_id[len(prefix):] if scene_id.startswith(prefix) else ""
+    if not digits.isdigit():
+        return None
+    index = int(digits)
+    if index >= opts.scenes or index % opts.shard[1] != opts.shard[0] or scene_id_for(opts.preset, opts.seed, index) != scene_id:
+        return None
+    return index
+
+
+def plan_jobs(opts: RenderOptions, done_scene_ids: set[str], bpy_version: str = "") -> JobPlan:
+    """The scenes of ``opts`` that are not in ``done_scene_ids``; costs the stored ids, not ``--scenes``."""
     shard_i, shard_n = opts.shard
     profile = get_profile(opts.profile)
-    jobs, skipped = [], 0
-    for index in range(opts.scenes):
-        if index % shard_n != shard_i:
-            continue
-        if scene_id_for(opts.preset, opts.seed, index) in done_scene_ids:
-            skipped += 1
-            continue
-        jobs.append(SceneJob(opts.preset, opts.seed, index, profile, opts.pairs_per_scene, opts.changes_per_pair,
-                             opts.split, opts.split_ratios))
-    return jobs, skipped
+    skipped = sum(1 for sid in done_scene_ids if _planned_index(opts, sid) is not None)
+
+    def jobs() -> Iterator[SceneJob]:
+        for index in range(shard_i, opts.scenes, shard_n):
+            if scene_id_for(opts.preset, opts.seed, index) not in done_scene_ids:
+                yield SceneJob(opts.preset, opts.seed, index, profile, opts.pairs_per_scene, opts.changes_per_pair,
+                               opts.split, opts.split_ratios, bpy_version)
+
+    return JobPlan(jobs(), _indices_in_shard(opts.scenes, opts.shard) - skipped, skipped)
 
 
 def render(opts: RenderOptions, progress: Any = None) -> RenderSummary:
@@ -121,10 +153,8 @@ def render(opts: RenderOptions, progress: Any = None) -> RenderSummary:
     bpy_version = installed_bpy_version()
     store = Store.open_or_create(opts.out, name=opts.out.name)
     done = set(store.table(["scene_id"]).column("scene_id").to_pylist())
-    jobs, skipped = plan_jobs(opts, done)
-    jobs = [SceneJob(j.preset, j.seed, j.scene_index, j.profile, j.pairs_per_scene, j.changes_per_pair, j.split,
-                     j.split_ratios, bpy_version) for j in jobs]
-    summary = RenderSummary(skipped_scenes=skipped, bpy_version=bpy_version)
+    plan = plan_jobs(opts, done, bpy_version)
+    summary = RenderSummary(skipped_scenes=plan.skipped, bpy_version=bpy_version)
     info = dict(store.info.get("render", {}))
     failed: dict[str, str] = dict(info.get("failed", {}))
     info.update({"generator_version": GENERATOR_VERSION, "bpy_version": bpy_version})
@@ -134,9 +164,9 @@ def render(opts: RenderOptions, progress: Any = None) -> RenderSummary:
                  "changes_per_pair": opts.changes_per_pair})
     info["runs"] = runs[-20:]
     store.update_info(render=info)
-    if not jobs:
+    if not plan.count:
         return summary
-    task = progress.add_task(f"render {opts.preset}/{opts.profile}", total=len(jobs), pairs=0, rate="-") if progress else None
+    task = progress.add_task(f"render {opts.preset}/{opts.profile}", total=plan.count, pairs=0, rate="-") if progress else None
     start = time.perf_counter()
 
     def on_event(event: PoolEvent) -> None:
@@ -164,7 +194,7 @@ def render(opts: RenderOptions, progress: Any = None) -> RenderSummary:
             progress.update(task, advance=1, pairs=summary.pairs, rate=rate)
 
     pool = RenderPool(opts.workers, opts.profile, opts.scenes_per_worker, opts.scene_timeout)
-    pool.run(jobs, on_event)
+    pool.run(plan.jobs, plan.count, on_event)
     summary.wall_seconds = time.perf_counter() - start
     summary.workers_started = pool.started_workers
     info["failed"] = dict(sorted(failed.items()))

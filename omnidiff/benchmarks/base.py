@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterable, Sequence
 
 from annotations import SPLITS, PairRecord, Store
 from annotations.benchmark_names import benchmark_label
 from annotations.data_root import benchmark_store, is_store
 from annotations.errors import OmniDiffError
+from annotations.safe_paths import escape_reason, relative_parts
 from omnidiff.benchmarks.staging import check_new_folder, staged_folder
 
 BATCH_PAIRS = 500
@@ -68,15 +69,13 @@ def _read_image(path: Path) -> bytes:
 
 
 def safe_path(root: Path, name: Any, what: str) -> Path:
-    """``root / name`` for a relative file name from an annotation file; refuses escapes."""
-    if not isinstance(name, str) or not name.strip():
-        raise BenchmarkError(f"{what}: file name {name!r} is not a non-empty string")
-    posix, windows = PurePosixPath(name), PureWindowsPath(name)
-    if posix.is_absolute() or windows.is_absolute() or windows.drive or name.startswith(("/", "\\")):
-        raise BenchmarkError(f"{what}: absolute file name {name!r} refused (names must stay inside the source)")
-    if ".." in posix.parts or ".." in windows.parts:
-        raise BenchmarkError(f"{what}: file name {name!r} climbs out of the source folder; refused")
-    return root / posix
+    """``root / name`` for a relative file name from an annotation file; refuses escapes, by name
+    (absolute, ``..``) or through a symlink (one leading outside ``root``, or a loop)."""
+    path = root.joinpath(*relative_parts(name, what, BenchmarkError))
+    reason = escape_reason(root, path)
+    if reason is not None:
+        raise BenchmarkError(f"{what}: {path} is {reason}; refused (files must stay inside the source)")
+    return path
 
 
 def read_json(path: Path, what: str) -> Any:
@@ -121,6 +120,7 @@ class Benchmark:
     @property
     def label(self) -> str:
         return benchmark_label(self.name)
+    training_only: ClassVar[bool] = False  # a training source (M3Diff's mixture) with no evaluation protocol here
 
     # -- reading the native layout ----------------------------------------------------------
     def plan(self, source: Path, splits: list[str]) -> list[PlannedPair]:
@@ -198,6 +198,7 @@ class Benchmark:
             "url": self.url, "split_sizes": dict(self.split_sizes), "sizes_note": self.sizes_note,
             "protocol": self.protocol, "headline": self.headline, "headline_note": self.headline_note,
             "export_format": self.export_format, "prompt": self.prompt,
+            "training_only": self.training_only,
         }
 
 

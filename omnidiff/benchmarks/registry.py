@@ -25,6 +25,7 @@ BUNDLED: tuple[str, ...] = (
     "omnidiff.benchmarks.clevr_dc:ClevrDC",
     "omnidiff.benchmarks.spot_the_diff:SpotTheDiff",
     "omnidiff.benchmarks.iedit:IEdit",
+    "omnidiff.benchmarks.birds_to_words:BirdsToWords",
 )
 
 

@@ -10,6 +10,7 @@ it with the benchmark's protocol into ``scores.json``.
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -42,6 +43,7 @@ class EvalConfig:
     name: str | None = None  # results folder name; the model name by default
     progress: bool = True
     data_root: Path | None = None  # --data-root; None: $OMNIDIFF_DATA or data/
+    max_tokens: int | None = None  # opt-in caption cut for scoring (not stock pycocoevalcap)
 
 
 @dataclass
@@ -73,6 +75,18 @@ def _progress(enabled: bool):
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), PairsPerSecond(), TimeRemainingColumn(),
         console=Console(stderr=True), disable=not enabled,
     )
+
+
+@contextmanager
+def _scoring_status(enabled: bool):
+    """A status line on stderr while scoring (METEOR on long captions can take minutes and says so)."""
+    if not enabled:
+        yield lambda _message: None
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status("scoring") as status:
+        yield lambda message: status.update(f"scoring: {message}")
 
 
 def _caption_missing(
@@ -123,6 +137,7 @@ def plan_targets(config: EvalConfig) -> tuple[list[EvalTarget], list[str]]:
 def run_eval(config: EvalConfig, report: Callable[[str], None] | None = None) -> list[BenchmarkOutcome]:
     """Evaluate; ``report`` receives one line per benchmark not found and per split fallback, before any work."""
     from omnidiff.metrics import score_captions
+    from omnidiff.metrics.hygiene import check_max_tokens
     from omnidiff.models.base import EvalContext
     from omnidiff.models.registry import load_model, model_fingerprint
 
@@ -130,6 +145,7 @@ def run_eval(config: EvalConfig, report: Callable[[str], None] | None = None) ->
         raise OmniDiffError("--limit must be at least 1")
     if config.batch_size < 1:
         raise OmniDiffError("--batch-size must be at least 1")
+    check_max_tokens(config.max_tokens)
     targets, missing = plan_targets(config)
     for line in missing + [t.note for t in targets if t.note]:
         if report is not None:
@@ -182,8 +198,9 @@ def run_eval(config: EvalConfig, report: Callable[[str], None] | None = None) ->
                 raise OmniDiffError(f"{len(missing)} pairs were not captioned (first: {missing[0]})")
 
             folder = result_dir(config.results, run_name, bench.name, split)
-            result = score_captions({pid: captions[pid] for pid in ids}, references, subsets, spice=config.spice,
-                                    meteor=meteor)
+            with _scoring_status(config.progress) as say:
+                result = score_captions({pid: captions[pid] for pid in ids}, references, subsets, spice=config.spice,
+                                        max_tokens=config.max_tokens, progress=say, meteor=meteor)
             empty = sum(1 for pid in ids if not captions[pid].strip())
             notes = dict(result.notes)
             if empty:
@@ -193,6 +210,7 @@ def run_eval(config: EvalConfig, report: Callable[[str], None] | None = None) ->
             run_info = {
                 "model": config.model, "name": run_name, "model_fingerprint": fingerprint,
                 "options": {k: v for k, v in loaded.options.items()}, "limit": config.limit, "prompt": prompt,
+                "max_tokens": config.max_tokens,
             }
             scores = _write_result(folder, target, result, notes, ids, captions, run_info)
             outcomes.append(BenchmarkOutcome(bench.name, split, folder, len(ids), len(ids) - cached, cached, empty, scores))
@@ -242,7 +260,9 @@ def score_prediction_file(config: EvalConfig, predictions: Path, report: Callabl
     from omnidiff.benchmarks.prediction_ids import resolve_prediction_ids
     from omnidiff.metrics import score_captions
     from omnidiff.metrics.formats import load_predictions
+    from omnidiff.metrics.hygiene import check_max_tokens
 
+    check_max_tokens(config.max_tokens)
     targets, missing = plan_targets(config)
     for line in missing + [t.note for t in targets if t.note]:
         if report is not None:
@@ -255,14 +275,15 @@ def score_prediction_file(config: EvalConfig, predictions: Path, report: Callabl
     ids = [r.pair_id for r in records]
     resolved = resolve_prediction_ids(target.bench, load_predictions(predictions), ids)
     result = score_captions(resolved.predictions, {r.pair_id: target.bench.references(r) for r in records},
-                            target.bench.subsets(records), spice=config.spice)
+                            target.bench.subsets(records), spice=config.spice, max_tokens=config.max_tokens)
     notes = dict(result.notes)
     if resolved.note:
         notes["pair_ids"] = resolved.note
     name = config.name or Path(predictions).stem
     digest = hashlib.sha256(Path(predictions).read_bytes()).hexdigest()[:16]
     run_info = {"model": "predictions file", "name": name, "model_fingerprint": f"file-{digest}",
-                "predictions": str(Path(predictions).resolve()), "options": {}, "limit": None, "prompt": None}
+                "predictions": str(Path(predictions).resolve()), "options": {}, "limit": None, "prompt": None,
+                "max_tokens": config.max_tokens}
     folder = result_dir(config.results, name, target.bench.name, target.split)
     scores = _write_result(folder, target, result, notes, ids, resolved.predictions, run_info)
     return BenchmarkOutcome(target.bench.name, target.split, folder, len(ids), 0, 0, 0, scores)

@@ -60,6 +60,10 @@ def targets_in_store(data: Path, split: str | None, names: tuple[str, ...]) -> l
     if not keys:
         raise OmniDiffError(f"{data}: no pairs in split {split!r}")
     benches = {key: get_benchmark(key) for key in keys}  # unknown names fail before any work
+    _refuse_training_only([b for b in benches.values() if b.training_only and names])
+    keys = [k for k in keys if not benches[k].training_only]
+    if not keys:
+        raise OmniDiffError(f"{data}: only training-source pairs; nothing to evaluate")
     for key in keys:
         if not by_benchmark.get(benches[key].name):
             held = ", ".join(sorted(by_benchmark)) or "none"
@@ -77,7 +81,11 @@ def targets_under_root(root: Path, split: str | None, names: tuple[str, ...],
     from annotations import Store
     from omnidiff.benchmarks import get_benchmark, list_benchmarks
 
-    benches = [get_benchmark(n) for n in dict.fromkeys(benchmark_key(n) for n in names)] if names else list_benchmarks()
+    if names:
+        benches = [get_benchmark(n) for n in dict.fromkeys(benchmark_key(n) for n in names)]
+        _refuse_training_only([b for b in benches if b.training_only])
+    else:
+        benches = [b for b in list_benchmarks() if not b.training_only]
     targets, missing = [], []
     for bench in benches:
         paths = bench.stores_under(root)
@@ -132,3 +140,9 @@ def _check_unique_ids(target: EvalTarget) -> None:
                 raise OmniDiffError(f"pair id {rec.pair_id!r} is in both {seen[rec.pair_id].root} and {store.root}; "
                                     f"{target.bench.label} cannot be scored from both")
             seen[rec.pair_id] = store
+
+
+def _refuse_training_only(benches: list) -> None:
+    if benches:
+        raise OmniDiffError(f"{', '.join(b.name for b in benches)}: a training source only (no evaluation protocol); "
+                            "train on it with `omnidiff train m3diff --data STORE`")

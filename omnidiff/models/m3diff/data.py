@@ -23,6 +23,7 @@ class Sample:
     store_index: int
     pair_id: str
     caption: str
+    benchmark: str  # whose prompt (omnidiff.harness.prompts.prompt_for) the sample is trained with
 
 
 @dataclass(frozen=True)
@@ -44,12 +45,12 @@ class PairSamples:
         samples: list[Sample] = []
         self.locations: list[dict[str, RowLocation]] = []
         for index, store in enumerate(stores):
-            captions = {
-                rec.pair_id: [c.strip() for c in rec.captions if c and c.strip()]
-                for rec in store.records(split=split, columns=["pair_id", "captions"])
-            }
+            captions, benchmarks = {}, {}
+            for rec in store.records(split=split, columns=["pair_id", "captions", "benchmark"]):
+                captions[rec.pair_id] = [c.strip() for c in rec.captions if c and c.strip()]
+                benchmarks[rec.pair_id] = rec.benchmark
             for pair_id in sorted(captions):
-                samples.extend(Sample(index, pair_id, caption) for caption in captions[pair_id])
+                samples.extend(Sample(index, pair_id, caption, benchmarks[pair_id]) for caption in captions[pair_id])
             self.locations.append(self._index_rows(store, split))
         if not samples:
             raise M3DiffError(f"train m3diff: no captioned {split} pairs in {', '.join(map(str, self.roots))}")
