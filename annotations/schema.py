@@ -19,7 +19,6 @@ import pyarrow as pa
 SCHEMA_VERSION = 1
 KNOWN_SCHEMA_VERSIONS = (1,)
 
-BENCHMARKS = ("omnidiff", "clevr_change", "clevr_dc", "spot_the_diff", "iedit", "birds_to_words")
 SPLITS = ("train", "val", "test")
 DOMAINS = ("render", "real")
 IMAGE_COLUMNS = ("image_before", "image_after", "mask_before", "mask_after")
