@@ -34,6 +34,17 @@ def emit_json(data: object) -> None:
     sys.stdout.flush()
 
 
+DATA_ROOT_OPTION = typer.Option(None, "--data-root", help="Where stores are put and found by default "
+                                "(default: $OMNIDIFF_DATA, else data/).")
+
+
+def _default_store(out: Optional[Path], root: Optional[Path], where) -> Path:
+    """``--out`` when given, else the command's folder under the data root (``where(root) -> Path``)."""
+    from annotations.data_root import data_root
+
+    return out if out is not None else where(data_root(root))
+
+
 # ---------------------------------------------------------------------------------------------
 # Data layer (annotations/): validate, stats, show, publish
 # ---------------------------------------------------------------------------------------------
@@ -130,7 +141,9 @@ def publish(
 @app.command()
 def render(
     scenes: int = typer.Option(..., "--scenes", min=1, help="Number of scenes (scene indices 0..N-1)."),
-    out: Path = typer.Option(..., "--out", help="Store folder (created, or resumed when it exists)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Store folder (created, or resumed when it exists); "
+                                       "default: <data root>/<preset>-render, e.g. data/omnidiff-render."),
+    data_root: Optional[Path] = DATA_ROOT_OPTION,
     preset: str = typer.Option("omnidiff", "--preset", help="omnidiff, clevr-change or clevr-dc."),
     profile: str = typer.Option("preview", "--profile", help="test (tiny), preview (480x320, 16 spp, OIDN) or release (256+ spp, adaptive, GPU if found)."),
     pairs_per_scene: Optional[int] = typer.Option(None, "--pairs-per-scene", help="Pairs per scene (default: omnidiff one per change type, clevr-change 2, clevr-dc 1)."),
@@ -152,10 +165,13 @@ def render(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+    from annotations.data_root import render_store
     from annotations.splits import parse_split_ratios
+    from generators.synthetic.plan import normalise_preset
     from generators.synthetic.run import RenderOptions, parse_shard
     from generators.synthetic.run import render as render_scenes
 
+    out = _default_store(out, data_root, lambda root: render_store(root, normalise_preset(preset)))
     opts = RenderOptions(
         out=out, scenes=scenes, preset=preset, profile=profile, seed=seed, pairs_per_scene=pairs_per_scene,
         changes_per_pair=changes_per_pair, split=split, split_ratios=parse_split_ratios(split_ratios), workers=workers,
@@ -182,18 +198,22 @@ def render(
 @app.command()
 def export(
     store: Path = typer.Argument(..., help="Store folder."),
-    fmt: str = typer.Option("clevr-change", "--format", help="Target layout: clevr-change."),
-    out: Path = typer.Option(..., "--out", help="New folder to write."),
+    fmt: str = typer.Option("clevr-change", "--format", help="clevr-change or clevr-dc (the benchmarks' own layouts), "
+                            "or lmms-eval (a task folder for lmms-eval's --include_path)."),
+    out: Path = typer.Option(..., "--out", help="New folder to write (written whole or not at all)."),
+    benchmark: Optional[str] = typer.Option(None, "--benchmark", help="lmms-eval: the benchmark to export when the "
+                                            "store holds several."),
 ) -> None:
-    """Write a store in another project's native layout (CLEVR-Change: images/, sc_images/, nsc_images/, JSON files)."""
-    from generators.synthetic.export import export_store
+    """Write a store in another project's layout (CLEVR-Change's release, hsgkim/clevr-dc's, an lmms-eval task)."""
+    from omnidiff.benchmarks.exports import export_store
 
     from annotations import Store
 
-    summary = export_store(store, fmt, out)
+    with err_console.status(f"exporting {store} as {fmt}"):
+        summary = export_store(store, fmt, out, benchmark)
     changed = Store.open(store).annotation_changes()  # the export holds the annotated values
     note = f"; the annotation log changed {changed} pairs of the store" if changed else ""
-    console.print(f"wrote {summary.items} items to {summary.out} ({summary.skipped_scenes} incomplete scenes skipped{note})",
+    console.print(f"wrote {summary.items} items to {summary.out}; skipped: {summary.skipped_text()}{note}",
                   highlight=False, soft_wrap=True)
 
 
@@ -203,7 +223,8 @@ def export(
 ingest_app = typer.Typer(help="Real-world pairs into a store: photo pairs, videos, time-lapses.", no_args_is_help=True)
 app.add_typer(ingest_app, name="ingest")
 
-_REAL_OUT = typer.Option(..., "--out", help="Store folder (created, or pairs added to an existing store).")
+_REAL_OUT = typer.Option(None, "--out", help="Store folder (created, or pairs added to an existing store); "
+                         "default: <data root>/real, e.g. data/real.")
 _REAL_SEED = typer.Option(0, "--seed", help="Seed of the scene split.")
 _REAL_SPLIT = typer.Option(None, "--split", help="Put every new scene in this split (train/val/test).")
 _REAL_RATIOS = typer.Option("0.8,0.1,0.1", "--split-ratios", help="train,val,test shares of new scenes.")
@@ -229,13 +250,16 @@ def _real_track(items, description: str, total: int):
     return track(items, description=description, total=total or None, console=err_console, transient=True)
 
 
-def _real_options(out, seed, split, ratios, setting, license, source, align, propose, faces, sharp, dedupe, bits):
+def _real_options(out, seed, split, ratios, setting, license, source, align, propose, faces, sharp, dedupe, bits,
+                  root=None):
+    from annotations.data_root import real_store
     from generators.real.pipeline import IngestOptions
     from generators.real.quality import QualityThresholds
     from annotations.splits import parse_split_ratios
 
     return IngestOptions(
-        out=out, seed=seed, split=split, split_ratios=parse_split_ratios(ratios), setting=setting, license=license,
+        out=_default_store(out, root, real_store), seed=seed, split=split, split_ratios=parse_split_ratios(ratios),
+        setting=setting, license=license,
         source=source, align=align, propose=propose, blur_faces=faces,
         quality=QualityThresholds(min_sharpness=sharp), dedupe_against=list(dedupe or []), dedupe_distance=bits,
     )
@@ -272,7 +296,7 @@ def _real_print_report(report, store, as_json: bool) -> None:
 @ingest_app.command("pairs")
 def ingest_pairs_cmd(
     src: Path = typer.Argument(..., help="Folder of pairs (X_before/X_after, X/X_2, before/ + after/) or a .csv/.jsonl manifest."),
-    out: Path = _REAL_OUT, seed: int = _REAL_SEED, split: Optional[str] = _REAL_SPLIT, split_ratios: str = _REAL_RATIOS,
+    out: Optional[Path] = _REAL_OUT, data_root: Optional[Path] = DATA_ROOT_OPTION, seed: int = _REAL_SEED, split: Optional[str] = _REAL_SPLIT, split_ratios: str = _REAL_RATIOS,
     setting: Optional[str] = _REAL_SETTING, license: Optional[str] = _REAL_LICENSE, source: Optional[str] = _REAL_SOURCE,
     align: bool = _REAL_ALIGN, propose: bool = _REAL_PROPOSE, blur_faces: bool = _REAL_FACES,
     min_sharpness: float = _REAL_SHARP, dedupe_against: Optional[List[Path]] = _REAL_DEDUPE,
@@ -283,7 +307,7 @@ def ingest_pairs_cmd(
     from generators.real.ingest import ingest_pairs
 
     options = _real_options(out, seed, split, split_ratios, setting, license, source, align, propose, blur_faces,
-                            min_sharpness, dedupe_against, dedupe_distance)
+                            min_sharpness, dedupe_against, dedupe_distance, data_root)
     report, store = ingest_pairs(src, options, _real_track, root=root)
     _real_print_report(report, store, as_json)
 
@@ -291,7 +315,7 @@ def ingest_pairs_cmd(
 @ingest_app.command("video")
 def ingest_video_cmd(
     file: Path = typer.Argument(..., help="Video file (any format OpenCV reads)."),
-    out: Path = _REAL_OUT, max_pairs: int = _REAL_MAX_PAIRS,
+    out: Optional[Path] = _REAL_OUT, data_root: Optional[Path] = DATA_ROOT_OPTION, max_pairs: int = _REAL_MAX_PAIRS,
     sample_every: float = typer.Option(0.5, "--sample-every", help="Seconds between analysed frames."),
     min_area: float = _REAL_MIN_AREA, max_area: float = _REAL_MAX_AREA,
     seed: int = _REAL_SEED, split: Optional[str] = _REAL_SPLIT, split_ratios: str = _REAL_RATIOS,
@@ -303,7 +327,7 @@ def ingest_video_cmd(
     from generators.real.ingest import ingest_video
 
     options = _real_options(out, seed, split, split_ratios, setting, license, source, True, True, blur_faces,
-                            min_sharpness, dedupe_against, dedupe_distance)
+                            min_sharpness, dedupe_against, dedupe_distance, data_root)
     settings = _real_sequence(max_pairs, min_area, max_area, min_sharpness)
     report, store = ingest_video(file, options, settings, sample_every, _real_track)
     _real_print_report(report, store, as_json)
@@ -312,7 +336,7 @@ def ingest_video_cmd(
 @ingest_app.command("timelapse")
 def ingest_timelapse_cmd(
     folder: Path = typer.Argument(..., help="Folder of a fixed camera's images; file names give the order."),
-    out: Path = _REAL_OUT, max_pairs: int = _REAL_MAX_PAIRS,
+    out: Optional[Path] = _REAL_OUT, data_root: Optional[Path] = DATA_ROOT_OPTION, max_pairs: int = _REAL_MAX_PAIRS,
     min_area: float = _REAL_MIN_AREA, max_area: float = _REAL_MAX_AREA,
     seed: int = _REAL_SEED, split: Optional[str] = _REAL_SPLIT, split_ratios: str = _REAL_RATIOS,
     setting: Optional[str] = _REAL_SETTING, license: Optional[str] = _REAL_LICENSE, source: Optional[str] = _REAL_SOURCE,
@@ -323,7 +347,7 @@ def ingest_timelapse_cmd(
     from generators.real.ingest import ingest_timelapse
 
     options = _real_options(out, seed, split, split_ratios, setting, license, source, True, True, blur_faces,
-                            min_sharpness, dedupe_against, dedupe_distance)
+                            min_sharpness, dedupe_against, dedupe_distance, data_root)
     settings = _real_sequence(max_pairs, min_area, max_area, min_sharpness)
     report, store = ingest_timelapse(folder, options, settings, _real_track)
     _real_print_report(report, store, as_json)
@@ -364,9 +388,10 @@ def benchmarks_list(as_json: bool = typer.Option(False, "--json", help="Print JS
         return
     for info in infos:
         sizes = ", ".join(f"{k} {v:,}" for k, v in info["split_sizes"].items()) or info["sizes_note"]
-        console.print(f"[bold]{info['name'].replace('_', '-')}[/bold]  {info['title']}", highlight=False)
-        for label, value in (("pairs", sizes), ("protocol", info["protocol"]), ("cite", info["citation"]),
-                             ("download", info["url"])):
+        console.print(f"[bold]{info['label']}[/bold]  {info['title']}", highlight=False)
+        headline = f"{info['headline']} ({info['headline_note']})"
+        for label, value in (("pairs", sizes), ("protocol", info["protocol"]), ("headline", headline),
+                             ("cite", info["citation"]), ("download", info["url"])):
             console.print(f"  {label:<9} {value}", highlight=False, soft_wrap=True, markup=False)
 
 
@@ -374,15 +399,19 @@ def benchmarks_list(as_json: bool = typer.Option(False, "--json", help="Print JS
 def benchmarks_prepare(
     name: str = typer.Argument(..., help="Benchmark: omnidiff, clevr-change, clevr-dc, spot-the-diff, iedit."),
     source: Path = typer.Option(..., "--source", help="The native download (a store for omnidiff)."),
-    out: Path = typer.Option(..., "--out", help="New store folder to write."),
+    out: Optional[Path] = typer.Option(None, "--out", help="New store folder to write; default: "
+                                       "<data root>/benchmarks/NAME, e.g. data/benchmarks/clevr-change."),
     split: Optional[List[str]] = typer.Option(None, "--split", help="Only these splits (repeatable)."),
+    data_root: Optional[Path] = DATA_ROOT_OPTION,
 ) -> None:
     """Convert a native benchmark download into a store (written whole or not at all)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from annotations.data_root import benchmark_store
     from omnidiff.benchmarks import get_benchmark
 
     bench = get_benchmark(name)
+    out = _default_store(out, data_root, lambda root: benchmark_store(root, bench.name))
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err_console, transient=True) as bar:
         task = bar.add_task(f"preparing {bench.name}", total=None)
@@ -413,6 +442,7 @@ def score(
 
     preds = load_predictions(predictions)
     subset_map = None
+    id_note = None
     if benchmark is not None:
         from omnidiff.benchmarks import store_protocol
 
@@ -421,11 +451,22 @@ def score(
         refs, subset_map = store_protocol(references, benchmark, split)
     else:
         refs = load_references(references, split=split)
+    if references.is_dir():  # a benchmark's store: other groups' pair-id styles are understood
+        from annotations import Store
+        from omnidiff.benchmarks import get_benchmark, store_benchmark
+        from omnidiff.benchmarks.prediction_ids import resolve_prediction_ids
+
+        name = benchmark or store_benchmark(Store.open(references))
+        if name is not None:
+            resolved = resolve_prediction_ids(get_benchmark(name), preds, refs)
+            preds, id_note = resolved.predictions, resolved.note
     if subsets is not None:
         subset_map = {**(subset_map or {}), **load_subsets(subsets)}
     with err_console.status("scoring") as status:
         result = score_captions(preds, refs, subset_map, spice=not no_spice, allow_missing=allow_missing,
                                 progress=lambda message: status.update(message), max_tokens=max_tokens)
+    if id_note:
+        result.notes["pair_ids"] = id_note
     emit_json(result.to_dict())
 
 
@@ -434,10 +475,14 @@ def score(
 # ---------------------------------------------------------------------------------------------
 @app.command(name="eval")
 def eval_command(
-    model: str = typer.Option(..., "--model", help="Registered model name (see `omnidiff models list`)."),
-    data: Path = typer.Option(..., "--data", help="Store holding the benchmark's pairs (rendered or prepared)."),
-    benchmark: Optional[List[str]] = typer.Option(None, "--benchmark", help="Benchmark (repeatable); default: all in the store."),
-    split: str = typer.Option("test", "--split", help="Split to caption and score."),
+    model: Optional[str] = typer.Option(None, "--model", help="Registered model name (see `omnidiff models list`)."),
+    predictions: Optional[Path] = typer.Option(None, "--predictions", help="Score this prediction file (made elsewhere: "
+                                               "COCO results or JSONL) instead of running a model."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Store holding the benchmark's pairs (rendered or prepared); "
+                                        "default: every benchmark found under the data root."),
+    data_root: Optional[Path] = DATA_ROOT_OPTION,
+    benchmark: Optional[List[str]] = typer.Option(None, "--benchmark", help="Benchmark (repeatable); default: all in the store / data root."),
+    split: Optional[str] = typer.Option(None, "--split", help="Split to caption and score (default: test)."),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N pairs (store order)."),
     model_arg: Optional[List[str]] = typer.Option(None, "--model-arg", help="Model option KEY=VALUE (repeatable)."),
     results: Path = typer.Option(Path("results"), "--results", help="Results folder."),
@@ -449,17 +494,28 @@ def eval_command(
     max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="Score captions cut to their first N PTB tokens (not stock; noted in scores.json and run.json)."),
 ) -> None:
     """Run a model over benchmarks: cached (SQLite, resumable), scored, written to results/."""
-    from omnidiff.harness.runner import EvalConfig, run_eval
+    from omnidiff.harness.runner import EvalConfig, run_eval, score_prediction_file
     from omnidiff.models.registry import parse_model_args
 
     if name is not None and (not name.strip() or "/" in name or name.startswith(".")):
         raise OmniDiffError(f"--name {name!r}: use a plain folder name")
+    if (model is None) == (predictions is None):
+        raise OmniDiffError("give --model NAME (run a model) or --predictions FILE (score captions made elsewhere)")
     config = EvalConfig(
-        model=model, data=data, model_args=parse_model_args(model_arg), benchmarks=tuple(benchmark or ()),
+        model=model or "predictions", data=data, model_args=parse_model_args(model_arg), benchmarks=tuple(benchmark or ()),
         split=split, limit=limit, results=results, batch_size=batch_size, spice=spice, name=name,
-        progress=not no_progress, max_tokens=max_tokens,
+        progress=not no_progress, data_root=data_root, max_tokens=max_tokens,
     )
-    outcomes = run_eval(config)
+    def report(line: str) -> None:
+        err_console.print(line, highlight=False, soft_wrap=True, markup=False)
+
+    if predictions is not None:
+        outcomes = [score_prediction_file(config, predictions, report)]
+        for note in (outcomes[0].scores["notes"].get("pair_ids"),):
+            if note:
+                report(f"note: {note}")
+    else:
+        outcomes = run_eval(config, report=report)
     if as_json:
         emit_json([o.scores for o in outcomes])
         return
@@ -470,6 +526,14 @@ def eval_command(
             f"{o.benchmark}/{o.split}: n={o.n} ({o.computed} computed, {o.cached} cached, {o.empty} empty)  {shown}  -> {o.folder}",
             highlight=False, soft_wrap=True,
         )
+    if data is None:  # every benchmark found: end with their leaderboard, the table `omnidiff leaderboard` prints
+        from leaderboard.render import render_leaderboard
+
+        board, warnings = render_leaderboard(results, "md", benchmarks={o.benchmark for o in outcomes})
+        for warning in warnings:
+            err_console.print(f"warning: {warning}", highlight=False, soft_wrap=True, markup=False)
+        sys.stdout.write("\n" + board)
+        sys.stdout.flush()
 
 
 models_app = typer.Typer(help="The registered captioning models.", no_args_is_help=True)
@@ -535,11 +599,14 @@ def leaderboard(
     out: Optional[Path] = typer.Option(None, "--out", help="File to write; default: print to stdout."),
     reported: bool = typer.Option(True, "--reported/--no-reported", help="Include numbers reported in papers (marked)."),
     examples: int = typer.Option(3, "--examples", min=0, max=50, help="Example pairs per benchmark on the HTML page."),
+    benchmark: Optional[List[str]] = typer.Option(None, "--benchmark", help="Only these benchmarks (repeatable)."),
 ) -> None:
     """Tables from the results folder: Markdown, CSV, LaTeX (booktabs) or one self-contained HTML page."""
+    from annotations.benchmark_names import benchmark_key
     from leaderboard.render import render_leaderboard, write_leaderboard
 
-    text, warnings = render_leaderboard(results, fmt, include_reported=reported, examples=examples)
+    only = {benchmark_key(b) for b in benchmark} if benchmark else None
+    text, warnings = render_leaderboard(results, fmt, include_reported=reported, examples=examples, benchmarks=only)
     for warning in warnings:
         err_console.print(f"warning: {warning}", highlight=False, soft_wrap=True, markup=False)
     if out is None:

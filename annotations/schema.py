@@ -21,7 +21,6 @@ import pyarrow as pa
 SCHEMA_VERSION = 2  # 2 added the image_sha256 column; a version-1 store is read as it is, compact upgrades it
 KNOWN_SCHEMA_VERSIONS = (1, 2)
 
-BENCHMARKS = ("omnidiff", "clevr_change", "clevr_dc", "spot_the_diff", "iedit", "birds_to_words")
 SPLITS = ("train", "val", "test")
 DOMAINS = ("render", "real")
 IMAGE_COLUMNS = ("image_before", "image_after", "mask_before", "mask_after")

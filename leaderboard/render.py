@@ -10,12 +10,13 @@ from leaderboard.board import build_board
 FORMATS = ("md", "csv", "latex", "html")
 
 
-def render_leaderboard(results: Path, fmt: str = "md", include_reported: bool = True,
-                       examples: int = 3) -> tuple[str, list[str]]:
-    """(the leaderboard text, warnings: one line per results folder skipped or shown in part)."""
+def render_leaderboard(results: Path, fmt: str = "md", include_reported: bool = True, examples: int = 3,
+                       benchmarks: set[str] | None = None) -> tuple[str, list[str]]:
+    """(the leaderboard text, warnings: one line per results folder skipped or shown in part); ``benchmarks``
+    keeps only those benchmarks' tables."""
     if fmt not in FORMATS:
         raise OmniDiffError(f"unknown leaderboard format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    board = build_board(results, include_reported=include_reported)
+    board = build_board(results, include_reported=include_reported, benchmarks=benchmarks)
     if not board.views:
         first = f" ({len(board.warnings)} results folder(s) skipped; first: {board.warnings[0]})" if board.warnings else ""
         raise OmniDiffError(f"{results}: no readable scores.json files and no reported rows to show{first}")

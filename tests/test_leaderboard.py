@@ -66,9 +66,15 @@ def test_markdown_keeps_reported_rows_apart_with_citations(run_cli, results):
     rows = [line for line in real.splitlines() if line.startswith("| ") and "model" not in line]
     assert rows[0] == "| nn-caption | reproduced | 2 | 13.0 | 14.0 | 15.0 | 16.0 | - |"  # sorted by CIDEr, x100
     assert rows[1].startswith("| pixel-diff | reproduced |")
-    assert rows[2] == "| M3Diff (reported [1]) | reported |  | 14.3 | - | - | 31.3 | - |"
-    assert "| FINER-MLLM (reported [2]) | reported |  | - | - | - | 137.2 | - |" in md
-    assert "[1] Liu et al., OmniDiff" in md and "arXiv:2503.11093" in md
+    real_note = next(line for line in md.splitlines() if "protocol subset: domain/real)" in line)
+    n = real_note[1:real_note.index("]")]
+    assert rows[2] == f"| M3Diff (reported [{n}]) | reported |  | 14.3 | - | - | 31.3 | - |"
+    assert real_note.startswith(f"[{n}] Liu, Hou, Hou, Du, Meng and Huang. OmniDiff") and "(primary source;" in real_note
+    finer = next(line for line in md.splitlines() if "| FINER-MLLM (reported" in line and "137.2" in line)
+    note = next(line for line in md.splitlines() if line.startswith(f"[{finer.split('[')[1].split(']')[0]}] "))
+    assert "ProCap" in note and "Table 1" in note and "(secondary source; protocol subset: total)" in note
+    assert "Differential-Perceptive and Retrieval-Augmented MLLM" in note
+    assert "_headline subset: total (semantic and distractor pairs scored together" in md
     assert "### CLEVR-Change (test)" in md and "| my_model | reproduced | 3 |" in md
     assert "### CLEVR-Change, distractor pairs (test)" in md and "| my_model | reproduced | 1 | 13.0 |" in md
     without = run_cli("leaderboard", "--results", results, "--no-reported").out
@@ -84,7 +90,7 @@ def test_csv_and_latex(run_cli, results, tmp_path):
                      "Bleu_4": "65.00", "METEOR": "70.00", "ROUGE_L": "75.00", "CIDEr": "80.00", "SPICE": "",
                      "citation": ""}]
     reported = [r for r in rows if r["kind"] == "reported"]
-    assert len(reported) == 8 and all(r["citation"] for r in reported)
+    assert len(reported) == 11 and all(r["citation"] for r in reported)
     assert [r["benchmark"] for r in rows if r["model"] == "my_model"] == ["clevr_change", "clevr_change/distractor", "clevr_change/semantic"]
     tex = run_cli("leaderboard", "--results", results, "--format", "latex").out
     assert tex.count("\\toprule") == tex.count("\\bottomrule") == tex.count("\\begin{tabular}") >= 6

@@ -65,6 +65,11 @@ class BirdsToWords(Benchmark):
     split_sizes: dict[str, int] = {}
     sizes_note = "about 3.3K pairs with 16K descriptions (Forbes et al. 2019); a training source only"
     protocol = "training source only (M3Diff's mixture); every description of a pair a reference"
+    short_title = "Birds-to-Words"
+    headline_note = "not evaluated here: a training source"
+    source_hint = "a checkout of google-research-datasets/birds-to-words with the photographs in images/"
+    prompt = ("The first image shows one bird and the second image another. Describe in a few sentences how the "
+              "second bird differs from the first in its colours, markings, shape and size.")
     training_only = True
 
     def plan(self, source: Path, splits: list[str]) -> list[PlannedPair]:

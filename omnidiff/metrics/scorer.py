@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
@@ -108,12 +108,15 @@ def score_captions(
     allow_missing: bool = False,
     progress: Progress | None = None,
     max_tokens: int | None = None,
+    meteor: MeteorSession | None = None,
 ) -> ScoreResult:
     """Score ``predictions`` (pair id -> caption) against ``references`` (pair id -> captions).
 
     ``metrics`` is the corpus of every scored pair; ``subsets`` name -> pair ids are each scored as
     their own corpus. Captions are scored whole unless ``max_tokens`` asks for a cut (a named
     deviation from pycocoevalcap, recorded in ``notes``). Input rules: :mod:`omnidiff.metrics.hygiene`.
+    ``meteor``: a running session to use (and leave open), so that a run scoring several benchmarks
+    starts the METEOR JVM once.
     """
     say = progress or (lambda _msg: None)
     max_tokens = check_max_tokens(max_tokens)
@@ -124,7 +127,8 @@ def score_captions(
     with ExitStack() as stack:
         # the METEOR JVM loads its paraphrase table while Python tokenizes and counts n-grams
         pool = stack.enter_context(ThreadPoolExecutor(max_workers=1))
-        meteor = stack.enter_context(MeteorSession())  # closed (killed on error) before the pool waits
+        # closed (killed on error) before the pool waits, unless the caller owns it
+        meteor = stack.enter_context(nullcontext(meteor) if meteor is not None else MeteorSession())
         say(f"tokenizing {len(ids)} predictions and {sum(len(checked.references[i]) for i in ids)} references")
         tok_preds, tok_refs, cut = _tokenize_all(ids, checked.predictions, checked.references, max_tokens)
         if max_tokens is not None:
