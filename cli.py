@@ -73,6 +73,22 @@ def validate(
 
 
 @app.command()
+def compact(store: Path = typer.Argument(..., help="Store folder.")) -> None:
+    """Rewrite small shards into large ones (~1 GiB of images each), atomically; upgrades a version-1 store."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from annotations.compact import compact_store
+
+    with Progress(TextColumn("compact"), BarColumn(), MofNCompleteColumn(), TextColumn("shards"), TimeRemainingColumn(),
+                  console=err_console, transient=True) as bar:
+        task = bar.add_task("compact", total=None)
+        summary = compact_store(store, progress=lambda done, total: bar.update(task, completed=done, total=total))
+    upgraded = f"; upgraded from schema version {summary.upgraded_from}" if summary.upgraded_from else ""
+    console.print(f"compacted {store}: {summary.shards_before} shards -> {summary.shards_after} "
+                  f"({summary.rows} pairs){upgraded}", highlight=False, soft_wrap=True)
+
+
+@app.command()
 def stats(
     store: Path = typer.Argument(..., help="Store folder."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
@@ -139,6 +155,7 @@ def render(
     shard: Optional[str] = typer.Option(None, "--shard", help="I/N: render only scenes with index % N == I."),
     backend: str = typer.Option("local", "--backend", help="local (worker processes) or ray (not installed here)."),
     scenes_per_worker: int = typer.Option(25, "--scenes-per-worker", min=1, help="Recycle a Blender process after this many scenes."),
+    append_every: float = typer.Option(60.0, "--append-every", min=0.1, help="Seconds between appends of finished scenes (also every 256 MiB of images); a kill loses at most this much."),
 ) -> None:
     """Render synthetic tabletop pairs with Blender into a store; rerun to resume.
 
@@ -149,15 +166,16 @@ def render(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from annotations.data_root import render_store
+    from annotations.splits import parse_split_ratios
     from generators.synthetic.plan import normalise_preset
-    from generators.synthetic.run import RenderOptions, parse_ratios, parse_shard
+    from generators.synthetic.run import RenderOptions, parse_shard
     from generators.synthetic.run import render as render_scenes
 
     out = _default_store(out, data_root, lambda root: render_store(root, normalise_preset(preset)))
     opts = RenderOptions(
         out=out, scenes=scenes, preset=preset, profile=profile, seed=seed, pairs_per_scene=pairs_per_scene,
-        changes_per_pair=changes_per_pair, split=split, split_ratios=parse_ratios(split_ratios), workers=workers,
-        shard=parse_shard(shard), scenes_per_worker=scenes_per_worker, backend=backend,
+        changes_per_pair=changes_per_pair, split=split, split_ratios=parse_split_ratios(split_ratios), workers=workers,
+        shard=parse_shard(shard), scenes_per_worker=scenes_per_worker, backend=backend, append_seconds=append_every,
     )
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("scenes"),
                TextColumn("{task.fields[pairs]} pairs, {task.fields[rate]} pairs/h"), TimeElapsedColumn(),
@@ -189,9 +207,13 @@ def export(
     """Write a store in another project's layout (CLEVR-Change's release, hsgkim/clevr-dc's, an lmms-eval task)."""
     from omnidiff.benchmarks.exports import export_store
 
+    from annotations import Store
+
     with err_console.status(f"exporting {store} as {fmt}"):
         summary = export_store(store, fmt, out, benchmark)
-    console.print(f"wrote {summary.items} items to {summary.out}; skipped: {summary.skipped_text()}",
+    changed = Store.open(store).annotation_changes()  # the export holds the annotated values
+    note = f"; the annotation log changed {changed} pairs of the store" if changed else ""
+    console.print(f"wrote {summary.items} items to {summary.out}; skipped: {summary.skipped_text()}{note}",
                   highlight=False, soft_wrap=True)
 
 
@@ -233,10 +255,11 @@ def _real_options(out, seed, split, ratios, setting, license, source, align, pro
     from annotations.data_root import real_store
     from generators.real.pipeline import IngestOptions
     from generators.real.quality import QualityThresholds
-    from generators.real.splits import parse_ratios
+    from annotations.splits import parse_split_ratios
 
     return IngestOptions(
-        out=_default_store(out, root, real_store), seed=seed, split=split, split_ratios=parse_ratios(ratios), setting=setting, license=license,
+        out=_default_store(out, root, real_store), seed=seed, split=split, split_ratios=parse_split_ratios(ratios),
+        setting=setting, license=license,
         source=source, align=align, propose=propose, blur_faces=faces,
         quality=QualityThresholds(min_sharpness=sharp), dedupe_against=list(dedupe or []), dedupe_distance=bits,
     )

@@ -15,11 +15,12 @@ from annotations.schema import (
     PairRecord,
     arrow_schema,
 )
+from annotations.layout import ShardInfo
 from annotations.store import Store
 from annotations.taxonomy import TAXONOMY, ChangeType, Taxonomy
 
 __all__ = [
     "COLUMNS", "DOMAINS", "IMAGE_COLUMNS", "METADATA_COLUMNS", "SCHEMA_VERSION", "SPLITS",
-    "Box", "ChangeType", "OmniDiffError", "PairRecord", "Store", "StoreError", "TAXONOMY", "Taxonomy",
+    "Box", "ChangeType", "OmniDiffError", "PairRecord", "ShardInfo", "Store", "StoreError", "TAXONOMY", "Taxonomy",
     "UnknownChangeType", "arrow_schema",
 ]

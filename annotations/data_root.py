@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 from annotations.benchmark_names import benchmark_label
-from annotations.store import MANIFEST
+from annotations.layout import MANIFEST
 
 ENV_VAR = "OMNIDIFF_DATA"
 DEFAULT_ROOT = "data"

@@ -1,6 +1,8 @@
 """Publish a store to the Hugging Face Datasets hub: Parquet shards per domain and split, and a card.
 
-The repository folder is built locally first (``--dry-run`` stops there) and pushed in ONE commit
+The published rows are the annotated view: the human-annotation log's captions and change types, not
+the stored ones (the message says how many pairs the log changed). The repository folder is built
+locally first (``--dry-run`` stops there) and pushed in ONE commit
 (``upload_folder``), so a failed upload publishes nothing; a repository this call created is deleted
 again when its upload fails. The token comes from ``HF_TOKEN`` or the hub login and is passed to the
 client only: it is never printed, logged or written.
@@ -18,7 +20,8 @@ from typing import Any, Protocol
 
 from annotations.errors import OmniDiffError
 from annotations.schema import DOMAINS, SPLITS, records_to_table
-from annotations.store import Store, write_parquet
+from annotations.shards import write_shard
+from annotations.store import Store
 from annotations.taxonomy import TAXONOMY
 
 ROWS_PER_FILE = 1000
@@ -73,7 +76,7 @@ def _write_shards(store: Store, folder: Path) -> dict[str, dict[str, int]]:
 
 def _flush(records: list, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_parquet(records_to_table(records), path)
+    write_shard(records_to_table(records), path)  # the repository folder is staged and pushed whole
 
 
 def _config_yaml(name: str, pattern_dir: str, splits: list[str], default: bool = False) -> list[str]:
@@ -143,6 +146,12 @@ def build_repo_folder(store: Store, folder: Path, repo: str, license: str) -> di
     return counts
 
 
+def annotation_note(store: Store) -> str:
+    """What the published values owe to the annotation log, for the command's message."""
+    changed = store.annotation_changes()
+    return f"; the annotation log changed {changed} of them" if changed else ""
+
+
 def _scrub(text: str, token: str | None) -> str:
     return text.replace(token, "***") if token else text
 
@@ -165,7 +174,7 @@ def publish_store(root: str | Path, repo: str, dry_run: str | Path | None = None
         if out.exists() and (not out.is_dir() or any(out.iterdir())):
             raise OmniDiffError(f"{out}: already exists and is not empty")
         counts = build_repo_folder(store, out, repo, license)
-        return f"dry run: wrote the repository folder for {repo} to {out} ({_total(counts)} pairs)"
+        return f"dry run: wrote the repository folder for {repo} to {out} ({_total(counts)} pairs{annotation_note(store)})"
     from huggingface_hub import get_token
 
     token = os.environ.get("HF_TOKEN") or get_token()
@@ -194,7 +203,7 @@ def publish_store(root: str | Path, repo: str, dry_run: str | Path | None = None
                     pass
             msg = _scrub(str(exc), token).splitlines()[0] if str(exc) else type(exc).__name__
             raise OmniDiffError(f"upload to {repo} failed, nothing was published: {msg}") from None
-    return f"published {_total(counts)} pairs to https://huggingface.co/datasets/{repo}"
+    return f"published {_total(counts)} pairs{annotation_note(store)} to https://huggingface.co/datasets/{repo}"
 
 
 def _total(counts: dict[str, dict[str, int]]) -> int:

@@ -30,8 +30,10 @@ def render_leaderboard(results: Path, fmt: str = "md", include_reported: bool = 
 
 
 def write_leaderboard(text: str, out: Path) -> None:
-    from omnidiff.harness.results import write_text_atomic
+    from annotations.durable import write_atomic
+    from annotations.layout import refuse_inside_store
 
     if out.is_dir():
         raise OmniDiffError(f"{out}: is a folder; give a file name for --out")
-    write_text_atomic(out, text)
+    refuse_inside_store(out)
+    write_atomic(out, text.encode("utf-8"))

@@ -10,7 +10,8 @@ from annotations.errors import OmniDiffError
 from generators.real.align import Alignment, register
 from generators.real.quality import QualityThresholds, hamming, measure, phash
 from generators.real.sources import discover_folder
-from generators.real.splits import assign_splits, parse_ratios
+from annotations.splits import assign_splits
+from annotations.splits import parse_split_ratios as parse_ratios
 from tests.real_helpers import jpeg_bytes, save_png, scene
 
 

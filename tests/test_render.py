@@ -145,7 +145,7 @@ def test_sigkill_halfway_then_rerun_equals_uninterrupted_run(tmp_path, run_cli, 
     """Acceptance 2; the killed run's scratch folder is removed by the next run."""
     import tempfile
 
-    args = ["render", "--scenes", "6", "--profile", "test", "--seed", "4", "--pairs-per-scene", "3"]
+    args = ["render", "--scenes", "6", "--profile", "test", "--seed", "4", "--pairs-per-scene", "3", "--append-every", "0.2"]
     killed = tmp_path / "killed"
     scratch_root = tmp_path / "tmp"
     scratch_root.mkdir()

@@ -23,17 +23,17 @@ import mimetypes
 import secrets
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import pyarrow.parquet as pq
+import pyarrow.compute as pc
 
 from annotations.annotation_log import AnnotationError, AnnotationLog
 from annotations.errors import OmniDiffError
+from annotations.schema import IMAGE_HASH_COLUMN
 from annotations.store import Store
 from annotations.taxonomy import TAXONOMY
 
@@ -81,48 +81,29 @@ def _provenance(raw: str | None) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-@dataclass(frozen=True)
-class RowRef:
-    shard: Path
-    row_group: int
-    row: int
-
-
 class PairIndex:
-    """Where each pair's row lives, so one image is read without decoding the whole store."""
+    """The pairs' stored labels (the page shows them beside the annotation history), in store order;
+    images come from ``Store.images``, which reads one pair's row group, not the store."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.refs: dict[str, RowRef] = {}
-        self.meta: dict[str, dict[str, Any]] = {}
-        self.order: list[str] = []
-        self._files: dict[Path, pq.ParquetFile] = {}
-        self._lock = threading.Lock()
         cols = ["pair_id", "scene_id", "split", "setting", "captions", "change_types", "provenance"]
-        for shard in store.shards:
-            path = store.root / shard.file
-            pf = self._file(path)
-            for rg in range(pf.num_row_groups):
-                table = pf.read_row_group(rg, columns=cols + ["mask_after"])
-                has_mask = table.column("mask_after").is_valid().to_pylist()
-                for row, (values, masked) in enumerate(zip(table.select(cols).to_pylist(), has_mask)):
-                    pid = values["pair_id"]
-                    self.refs[pid] = RowRef(path, rg, row)
-                    values["has_mask"] = bool(masked)
-                    self.meta[pid] = values
-                    self.order.append(pid)
-
-    def _file(self, path: Path) -> pq.ParquetFile:
-        if path not in self._files:
-            self._files[path] = pq.ParquetFile(path)
-        return self._files[path]
+        hashed = IMAGE_HASH_COLUMN in store.columns  # says which images exist without reading them
+        table = store.table(cols + [IMAGE_HASH_COLUMN if hashed else "mask_after"], annotated=False)
+        if hashed:
+            has_mask = pc.is_valid(pc.struct_field(table.column(IMAGE_HASH_COLUMN), "mask_after")).to_pylist()
+        else:
+            has_mask = table.column("mask_after").is_valid().to_pylist()
+        self.meta: dict[str, dict[str, Any]] = {}
+        for values, masked in zip(table.select(cols).to_pylist(), has_mask):
+            values["has_mask"] = bool(masked)
+            self.meta[values["pair_id"]] = values
+        self.order: list[str] = list(self.meta)
 
     def image(self, pair_id: str, column: str) -> bytes | None:
-        ref = self.refs[pair_id]
-        with self._lock:
-            table = self._file(ref.shard).read_row_group(ref.row_group, columns=[column])
-        value = table.column(column)[ref.row].as_py()
-        return None if value is None else value.get("bytes")
+        if pair_id not in self.meta:
+            raise KeyError(pair_id)
+        return self.store.images([pair_id], [column])[pair_id][column]
 
 
 def mask_overlay(mask_png: bytes) -> bytes:

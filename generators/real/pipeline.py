@@ -19,15 +19,15 @@ import numpy as np
 
 from annotations import PairRecord, Store
 from annotations.errors import OmniDiffError, file_in_the_way
+from annotations.splits import assign_splits
 from annotations.schema import decode_image
-from annotations.store import MANIFEST
+from annotations.layout import MANIFEST
 from generators.real.align import register
 from generators.real.media import encode_clean, encode_mask
 from generators.real.privacy import blur_faces_in_pair
 from generators.real.proposals import propose_change_mask
 from generators.real.quality import DuplicateIndex, QualityThresholds, hash_hex, measure, phash
 from generators.real.report import IngestReport
-from generators.real.splits import assign_splits
 
 GENERATOR = "omnidiff.generators.real"
 GENERATOR_VERSION = "1"

@@ -1,19 +1,23 @@
-"""``omnidiff render``: plan the scenes, skip those already stored, render them, append per scene.
+"""``omnidiff render``: plan the scenes, skip those already stored, render them, append in batches.
 
-The parent process owns the store: it appends each finished scene's pairs as one atomic shard
-(so appends are serialised and a kill loses at most the scenes in flight), and records failed
-scenes with their reasons in ``manifest["info"]["render"]["failed"]``. A rerun skips scene ids
-that are already in the store, so an interrupted run is resumed by running it again.
+The parent process owns the store and holds its writer lock for the whole run (a second render into
+the same store exits at once, naming this one's PID). Finished scenes are buffered and appended as one
+shard per ~256 MiB of images or per minute, whichever comes first (``annotations.buffered``), with the
+failed scenes and their reasons committed in the same manifest write
+(``manifest["info"]["render"]["failed"]``). A kill loses at most the scenes not yet appended; a rerun
+skips scene ids that are already in the store, so it renders exactly those again.
 """
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
 from annotations import SPLITS, Store
+from annotations.buffered import FLUSH_BYTES, FLUSH_SECONDS, BufferedAppender
 from annotations.errors import OmniDiffError
 from generators.synthetic import GENERATOR_VERSION
 from generators.synthetic.plan import normalise_preset
@@ -40,6 +44,8 @@ class RenderOptions:
     scenes_per_worker: int = 25  # recycle a Blender process after this many scenes
     scene_timeout: float = 3600.0  # seconds one scene may take before its worker is killed
     backend: str = "local"
+    append_bytes: int = FLUSH_BYTES  # buffered scenes are appended past this many image bytes...
+    append_seconds: float = FLUSH_SECONDS  # ...or this long after the first of them finished
 
 
 @dataclass
@@ -67,16 +73,6 @@ def parse_shard(text: str | None) -> tuple[int, int]:
     if n < 1 or not 0 <= i < n:
         raise OmniDiffError(f"--shard {text!r}: need 0 <= I < N")
     return (i, n)
-
-
-def parse_ratios(text: str) -> tuple[float, float, float]:
-    try:
-        values = tuple(float(p) for p in text.split(","))
-    except ValueError:
-        raise OmniDiffError(f"--split-ratios {text!r}: expected three numbers, e.g. 0.8,0.1,0.1") from None
-    if len(values) != 3 or any(v < 0 for v in values) or abs(sum(values) - 1.0) > 1e-6:
-        raise OmniDiffError(f"--split-ratios {text!r}: need three non-negative shares that add up to 1")
-    return values  # type: ignore[return-value]
 
 
 def check_options(opts: RenderOptions) -> None:
@@ -152,6 +148,11 @@ def render(opts: RenderOptions, progress: Any = None) -> RenderSummary:
 
     bpy_version = installed_bpy_version()
     store = Store.open_or_create(opts.out, name=opts.out.name)
+    with store.writer("omnidiff render"):
+        return _render_into(store, opts, bpy_version, progress)
+
+
+def _render_into(store: Store, opts: RenderOptions, bpy_version: str, progress: Any) -> RenderSummary:
     done = set(store.table(["scene_id"]).column("scene_id").to_pylist())
     plan = plan_jobs(opts, done, bpy_version)
     summary = RenderSummary(skipped_scenes=plan.skipped, bpy_version=bpy_version)
@@ -174,8 +175,9 @@ def render(opts: RenderOptions, progress: Any = None) -> RenderSummary:
             summary.device = (event.info or {}).get("device", "")
             return
         sid = scene_id_for(opts.preset, opts.seed, event.scene_index or 0)
+        records = []
         if event.kind == "done" and event.outcome is not None:
-            store.append(event.outcome.records)
+            records = event.outcome.records
             failed.pop(sid, None)
             summary.rendered_scenes += 1
             summary.pairs += len(event.outcome.records)
@@ -187,14 +189,15 @@ def render(opts: RenderOptions, progress: Any = None) -> RenderSummary:
             failed[sid] = event.reason or "unknown"
             summary.failed[sid] = failed[sid]
         info["failed"] = dict(sorted(failed.items()))
-        store.update_info(render=info)
+        buffer.add(records, info={"render": copy.deepcopy(info)})
         if progress is not None:
             hours = (time.perf_counter() - start) / 3600
             rate = f"{summary.pairs / hours:,.0f}" if hours > 0 and summary.pairs else "-"
             progress.update(task, advance=1, pairs=summary.pairs, rate=rate)
 
     pool = RenderPool(opts.workers, opts.profile, opts.scenes_per_worker, opts.scene_timeout)
-    pool.run(plan.jobs, plan.count, on_event)
+    with BufferedAppender(store, opts.append_bytes, opts.append_seconds) as buffer:
+        pool.run(plan.jobs, plan.count, on_event)
     summary.wall_seconds = time.perf_counter() - start
     summary.workers_started = pool.started_workers
     info["failed"] = dict(sorted(failed.items()))

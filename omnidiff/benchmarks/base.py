@@ -16,6 +16,7 @@ from typing import Any, Callable, ClassVar, Iterable, Sequence
 from annotations import SPLITS, PairRecord, Store
 from annotations.benchmark_names import benchmark_label
 from annotations.data_root import benchmark_store, is_store
+from annotations.schema import as_stored_format
 from annotations.errors import OmniDiffError
 from annotations.safe_paths import escape_reason, relative_parts
 from omnidiff.benchmarks.staging import check_new_folder, staged_folder
@@ -65,7 +66,10 @@ def _read_image(path: Path) -> bytes:
         raise BenchmarkError(f"{path}: cannot read image ({exc.strerror or exc})") from None
     if not data:
         raise BenchmarkError(f"{path}: image file is empty")
-    return data
+    try:
+        return as_stored_format(data)  # a GIF or WEBP becomes PNG: the store holds PNG and JPEG only
+    except Exception as exc:  # PIL raises several types for bytes that are no image
+        raise BenchmarkError(f"{path}: not an image PIL can read ({type(exc).__name__})") from None
 
 
 def safe_path(root: Path, name: Any, what: str) -> Path:
@@ -162,6 +166,7 @@ class Benchmark:
                 done += len(batch)
                 if progress:
                     progress(done, total)
+            store.close()  # its index file is complete before the folder is committed
         return Store.open(out)
 
     # -- writing the native layout ------------------------------------------------------------

@@ -4,13 +4,13 @@ half a store or half an export under the name the user asked for."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from annotations.durable import replace_folder
 from annotations.errors import OmniDiffError
 
 
@@ -31,9 +31,7 @@ def staged_folder(out: Path, purpose: str, option: str = "--out") -> Iterator[Pa
     try:
         yield staging
         check_new_folder(out, option)  # someone may have written there meanwhile
-        if out.exists():
-            out.rmdir()
-        os.replace(staging, out)
+        replace_folder(staging, out)  # fsyncs what was staged, renames, fsyncs the parent (annotations.durable)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -7,7 +7,6 @@ leaderboard can show example pairs; it never holds a secret (API keys live only 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,14 +17,6 @@ from annotations.errors import OmniDiffError
 PREDICTIONS = "predictions.jsonl"
 SCORES = "scores.json"
 RUN = "run.json"
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write to a temporary name in the same folder, then rename: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def predictions_text(pair_ids: list[str], captions: dict[str, str]) -> str:

@@ -10,7 +10,7 @@ it with the benchmark's protocol into ``scores.json``.
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,13 +18,30 @@ from typing import Any, Callable
 
 from annotations.data_root import data_root
 from annotations.errors import OmniDiffError
-from omnidiff.harness.cache import PredictionCache
+from omnidiff.harness.cache import PredictionCache, images_key
 from omnidiff.harness.prompts import prompt_for
-from omnidiff.harness.results import RUN, PREDICTIONS, SCORES, predictions_text, result_dir, write_text_atomic
+from annotations.durable import write_atomic
+from annotations.locks import exclusive
+from omnidiff.harness.results import RUN, PREDICTIONS, SCORES, predictions_text, result_dir
 from omnidiff.harness.targets import EvalTarget, targets_in_store, targets_under_root
 
 CACHE_FILE = ".cache/predictions.sqlite"
 MODEL_STATE_DIR = ".cache/models"
+EVAL_LOCK = ".eval.lock"
+
+
+def lock_results(results: Path, run_name: str, targets: list[tuple[str, str]]) -> ExitStack:
+    """Hold the eval lock of each (results folder, model, benchmark, split) this run writes; a second eval of
+    the same exits at once, naming this one's PID."""
+    stack = ExitStack()
+    try:
+        for bench, split in targets:
+            folder = result_dir(results, run_name, bench, split)
+            stack.enter_context(exclusive(folder / EVAL_LOCK, f"omnidiff eval {run_name}", f"results {folder}"))
+    except BaseException:
+        stack.close()
+        raise
+    return stack
 
 
 @dataclass(frozen=True)
@@ -90,33 +107,27 @@ def _scoring_status(enabled: bool):
 
 
 def _caption_missing(
-    loaded, store, split: str, todo: list[str], prompt: str, batch_size: int,
+    loaded, store, todo: list[str], prompt: str, batch_size: int,
     save: Callable[[dict[str, str]], None], progress, task,
 ) -> None:
-    """Caption ``todo`` in store order; each batch is saved before the next starts."""
+    """Caption ``todo`` in store order; each batch's images are read (``Store.images``: only their row
+    groups) when the batch starts, and the batch is saved before the next starts."""
     from annotations.schema import decode_image
     from omnidiff.models.base import CaptionRequest
 
-    def flush(batch: list) -> None:
-        requests = [CaptionRequest(r.pair_id, decode_image(r.image_before).convert("RGB"),
-                                   decode_image(r.image_after).convert("RGB"), prompt) for r in batch]
+    for start in range(0, len(todo), batch_size):
+        ids = todo[start:start + batch_size]
+        images = store.images(ids)
+        for pid in ids:
+            if images[pid]["image_before"] is None or images[pid]["image_after"] is None:
+                raise OmniDiffError(f"pair {pid}: missing image in {store.root}")
+        requests = [CaptionRequest(pid, decode_image(images[pid]["image_before"]).convert("RGB"),
+                                   decode_image(images[pid]["image_after"]).convert("RGB"), prompt) for pid in ids]
         captions = loaded.model.caption(requests)
         if not isinstance(captions, list) or len(captions) != len(requests):
             raise OmniDiffError(f"model {loaded.manifest.name} returned {len(captions)} captions for {len(requests)} pairs")
-        save({r.pair_id: ("" if c is None else str(c)) for r, c in zip(batch, captions)})
-        progress.advance(task, len(batch))
-
-    wanted = set(todo)
-    batch: list = []
-    for rec in store.records(split=split, pair_ids=wanted):
-        if rec.image_before is None or rec.image_after is None:
-            raise OmniDiffError(f"pair {rec.pair_id}: missing image in {store.root}")
-        batch.append(rec)
-        if len(batch) >= batch_size:
-            flush(batch)
-            batch = []
-    if batch:
-        flush(batch)
+        save({pid: ("" if c is None else str(c)) for pid, c in zip(ids, captions)})
+        progress.advance(task, len(ids))
 
 
 def output_settings(loaded) -> dict[str, Any]:
@@ -150,12 +161,19 @@ def run_eval(config: EvalConfig, report: Callable[[str], None] | None = None) ->
     for line in missing + [t.note for t in targets if t.note]:
         if report is not None:
             report(line)
-    loaded = load_model(config.model, config.model_args)  # a model that cannot run says so even with no data
+    run_name = config.name or config.model
+    # held before the model loads or any request is sent: a second eval of the same exits at once
+    locks = lock_results(config.results, run_name, [(t.bench.name, t.split) for t in targets])
+    try:
+        loaded = load_model(config.model, config.model_args)  # a model that cannot run says so even with no data
+    except BaseException:
+        locks.close()
+        raise
     if not targets:
         loaded.model.close()
+        locks.close()
         root = data_root(config.data_root)
         raise OmniDiffError(f"no benchmark store found under {root} (see the lines above for how to make them)")
-    run_name = config.name or config.model
     cache = PredictionCache(Path(config.results) / CACHE_FILE)
     outcomes = []
     meteor = None
@@ -178,12 +196,17 @@ def run_eval(config: EvalConfig, report: Callable[[str], None] | None = None) ->
             loaded.model.prepare(EvalContext(bench.name, split, first_store.root, Path(config.results) / MODEL_STATE_DIR))
             fingerprint = model_fingerprint(loaded.manifest, loaded.model, loaded.options)
             settings = output_settings(loaded)
-            captions = cache.get_many(fingerprint, bench.name, prompt, settings, ids)
+            wanted = set(ids)
+            contents: dict[str, str] = {}  # pair id -> the content key of both images (the cache keys by it)
+            for store, part in target.parts:
+                here = [r.pair_id for r in part if r.pair_id in wanted]
+                contents.update({pid: images_key(*shas) for pid, shas in store.image_hashes(here).items()})
+            captions = cache.get_many(fingerprint, bench.name, prompt, settings, contents)
             cached = len(captions)
             todo = [pid for pid in ids if pid not in captions]
 
             def save(new: dict[str, str]) -> None:
-                cache.put_many(fingerprint, bench.name, prompt, settings, new)
+                cache.put_many(fingerprint, bench.name, prompt, settings, new, contents)
                 captions.update(new)
 
             with _progress(config.progress) as progress:
@@ -192,7 +215,7 @@ def run_eval(config: EvalConfig, report: Callable[[str], None] | None = None) ->
                     mine = {r.pair_id for r in part}
                     todo_here = [pid for pid in todo if pid in mine]
                     if todo_here:
-                        _caption_missing(loaded, store, split, todo_here, prompt, config.batch_size, save, progress, task)
+                        _caption_missing(loaded, store, todo_here, prompt, config.batch_size, save, progress, task)
             missing = [pid for pid in ids if pid not in captions]
             if missing:
                 raise OmniDiffError(f"{len(missing)} pairs were not captioned (first: {missing[0]})")
@@ -219,6 +242,7 @@ def run_eval(config: EvalConfig, report: Callable[[str], None] | None = None) ->
             meteor.close()
         cache.close()
         loaded.model.close()
+        locks.close()
     return outcomes
 
 
@@ -239,11 +263,11 @@ def _write_result(folder: Path, target: EvalTarget, result, notes: dict[str, str
         "omnidiff_version": __version__,
         "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
-    write_text_atomic(folder / PREDICTIONS, predictions_text(ids, captions))
-    write_text_atomic(folder / SCORES, json.dumps(scores, indent=2, ensure_ascii=False) + "\n")
+    write_atomic(folder / PREDICTIONS, predictions_text(ids, captions).encode("utf-8"))
+    write_atomic(folder / SCORES, (json.dumps(scores, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     run_info = {**run_info, "store": str(Path(target.stores[0].root).resolve()),
                 "stores": [str(Path(s.root).resolve()) for s in target.stores], "split": target.split}
-    write_text_atomic(folder / RUN, json.dumps(run_info, indent=2, sort_keys=True, default=str) + "\n")
+    write_atomic(folder / RUN, (json.dumps(run_info, indent=2, sort_keys=True, default=str) + "\n").encode("utf-8"))
     return scores
 
 
@@ -285,5 +309,6 @@ def score_prediction_file(config: EvalConfig, predictions: Path, report: Callabl
                 "predictions": str(Path(predictions).resolve()), "options": {}, "limit": None, "prompt": None,
                 "max_tokens": config.max_tokens}
     folder = result_dir(config.results, name, target.bench.name, target.split)
-    scores = _write_result(folder, target, result, notes, ids, resolved.predictions, run_info)
+    with lock_results(config.results, name, [(target.bench.name, target.split)]):
+        scores = _write_result(folder, target, result, notes, ids, resolved.predictions, run_info)
     return BenchmarkOutcome(target.bench.name, target.split, folder, len(ids), 0, 0, 0, scores)

@@ -10,15 +10,14 @@ killed while saving leaves the previous checkpoint as the latest one.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import uuid
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
 
+from annotations.durable import discard_folder, replace_folder, staging_folder
 from omnidiff.models.m3diff.errors import CheckpointKeyError, M3DiffError
 
 TRAINABLE_FILE = "trainable.safetensors"
@@ -57,8 +56,7 @@ def gather(model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> tuple[di
 def save_checkpoint(root: Path, step: int, weights: dict[str, torch.Tensor], optim: dict[str, Any],
                     state: dict[str, Any]) -> Path:
     final = checkpoint_dir(root, step)
-    tmp = root / f".{final.name}.{uuid.uuid4().hex}.tmp"
-    tmp.mkdir(parents=True)
+    tmp = staging_folder(final)
     try:
         save_file({k: v.detach().contiguous() for k, v in weights.items()}, str(tmp / TRAINABLE_FILE), metadata={"format": "pt"})
         tensors: dict[str, torch.Tensor] = {}
@@ -72,12 +70,10 @@ def save_checkpoint(root: Path, step: int, weights: dict[str, torch.Tensor], opt
         save_file(tensors, str(tmp / OPTIMIZER_TENSORS), metadata={"format": "pt"})
         (tmp / OPTIMIZER_GROUPS).write_text(json.dumps({"param_groups": optim["param_groups"], "scalars": scalars}, indent=1))
         (tmp / STATE_FILE).write_text(json.dumps({**state, "format": FORMAT}, indent=1, sort_keys=True))
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
+        replace_folder(tmp, final, replace_existing=True)  # a step being redone after a resume
     finally:
         if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+            discard_folder(tmp)
     return final
 
 

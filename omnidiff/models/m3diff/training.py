@@ -36,6 +36,7 @@ import torch
 import torch.nn.functional as F
 
 from annotations import jsonl
+from annotations.durable import replace_folder
 from omnidiff.models.m3diff import distributed
 from omnidiff.models.m3diff.checkpoint import gather, list_checkpoints, load_checkpoint, prune_checkpoints, read_state, save_checkpoint
 from omnidiff.models.m3diff.data import PairSamples, Sample
@@ -463,5 +464,5 @@ class Trainer:
         if tmp.exists():
             shutil.rmtree(tmp)
         save_bundle(bundle, tmp)
-        tmp.rename(self.out / FINAL)
+        replace_folder(tmp, self.out / FINAL)
         return self.out / FINAL
