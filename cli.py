@@ -89,6 +89,26 @@ def compact(store: Path = typer.Argument(..., help="Store folder.")) -> None:
 
 
 @app.command()
+def merge(
+    stores: List[Path] = typer.Argument(..., help="Stores to join, e.g. the parts of `render --shard I/N` from several machines."),
+    out: Path = typer.Option(..., "--out", help="The new store (absent or an empty folder); written atomically."),
+) -> None:
+    """Join stores of one schema version (and generator version) into a new one; annotation logs come along."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from annotations.merge import merge_stores
+
+    with Progress(TextColumn("merge"), BarColumn(), MofNCompleteColumn(), TextColumn("shards"), TimeRemainingColumn(),
+                  console=err_console, transient=True) as bar:
+        task = bar.add_task("merge", total=None)
+        summary = merge_stores(stores, out, progress=lambda done, total: bar.update(task, completed=done, total=total))
+    left = f", {summary.log_left_out} left out" if summary.log_left_out else ""
+    console.print(f"merged {summary.stores} stores into {out}: {summary.pairs} pairs in {summary.shards} shards, "
+                  f"{summary.log_entries} annotation entries{left} (omnidiff compact {out} joins small shards)",
+                  highlight=False, soft_wrap=True)
+
+
+@app.command()
 def stats(
     store: Path = typer.Argument(..., help="Store folder."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
