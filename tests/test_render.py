@@ -235,7 +235,8 @@ def test_several_changes_per_pair(tmp_path, run_cli):
     (["--shard", "2/2"], "--shard"),
     (["--split-ratios", "0.5,0.6,0.1"], "--split-ratios"),
     (["--split", "holdout"], "--split"),
-    (["--backend", "ray"], "ray"),
+    (["--backend", "spark"], "choose local or ray"),
+    (["--ray-address", "auto"], "--ray-address is for --backend ray"),
     (["--preset", "clevr-change", "--changes-per-pair", "2"], "--changes-per-pair"),
     (["--workers", "0"], "--workers"),
 ])
