@@ -119,6 +119,10 @@ def test_bad_outputs_and_inputs_are_refused(run_cli, tmp_path):
     (tmp_path / "plain").mkdir()
     _refusal(run_cli, tmp_path, [a, tmp_path / "plain"], "not a store")
     assert not (tmp_path / "plain" / LOCK).exists()
+    (tmp_path / "link").symlink_to(a)  # a link that leads into an input, as --out or as a second name of it
+    _refusal(run_cli, tmp_path, [a, b], "is inside the input store", out=tmp_path / "link" / "sub")
+    _refusal(run_cli, tmp_path, [a, tmp_path / "link"], "is named twice")
+    _refusal(run_cli, tmp_path, [a, b], "is inside the input store", out=b / ".." / "b" / "new")
 
 
 def test_a_bit_flip_in_an_input_shard_writes_nothing(run_cli, tmp_path):
