@@ -116,6 +116,7 @@ def render(
     scenes: int = typer.Option(..., "--scenes", min=1, help="Number of scenes (scene indices 0..N-1)."),
     out: Path = typer.Option(..., "--out", help="Store folder (created, or resumed when it exists)."),
     preset: str = typer.Option("omnidiff", "--preset", help="omnidiff, clevr-change or clevr-dc."),
+    setting: Optional[str] = typer.Option(None, "--setting", help="indoor, outdoor, tabletop, comma-separated, in equal shares (omnidiff default: indoor,outdoor; CLEVR presets: tabletop)."),
     profile: str = typer.Option("preview", "--profile", help="test (tiny), preview (480x320, 16 spp, OIDN) or release (256+ spp, adaptive, GPU if found)."),
     pairs_per_scene: Optional[int] = typer.Option(None, "--pairs-per-scene", help="Pairs per scene (default: omnidiff one per change type, clevr-change 2, clevr-dc 1)."),
     changes_per_pair: int = typer.Option(1, "--changes-per-pair", help="Changes in one pair (omnidiff preset), each recorded."),
@@ -127,11 +128,11 @@ def render(
     backend: str = typer.Option("local", "--backend", help="local (worker processes) or ray (not installed here)."),
     scenes_per_worker: int = typer.Option(25, "--scenes-per-worker", min=1, help="Recycle a Blender process after this many scenes."),
 ) -> None:
-    """Render synthetic tabletop pairs with Blender into a store; rerun to resume.
+    """Render synthetic pairs with Blender into a store: rooms, streets or tabletops; rerun to resume.
 
     Change types: viewpoint, illumination, addition, disappearance, removal, substitution, size,
-    color, orientation, counting, text, plus movement and material. Pose is not rendered here: it
-    needs an articulated figure and comes with the indoor/outdoor scene-kits issue.
+    color, orientation, counting, text, plus movement and material. Pose is not rendered yet: it
+    needs the articulated human figures that come with the people-and-assets issue.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -139,7 +140,7 @@ def render(
     from generators.synthetic.run import render as render_scenes
 
     opts = RenderOptions(
-        out=out, scenes=scenes, preset=preset, profile=profile, seed=seed, pairs_per_scene=pairs_per_scene,
+        out=out, scenes=scenes, preset=preset, setting=setting, profile=profile, seed=seed, pairs_per_scene=pairs_per_scene,
         changes_per_pair=changes_per_pair, split=split, split_ratios=parse_ratios(split_ratios), workers=workers,
         shard=parse_shard(shard), scenes_per_worker=scenes_per_worker, backend=backend,
     )

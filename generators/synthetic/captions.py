@@ -14,7 +14,7 @@ from itertools import combinations
 from typing import Any
 
 from generators.synthetic.geometry import image_position, region_name, relation
-from generators.synthetic.spec import ObjectSpec, SceneSpec
+from generators.synthetic.spec import ObjectSpec, SceneSpec, object_from_dict
 from generators.synthetic.vocabulary import vocabulary
 
 N_REFERENCES = 3
@@ -31,9 +31,7 @@ NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven")
 
 
 def _obj(data: dict[str, Any] | None) -> ObjectSpec | None:
-    if data is None:
-        return None
-    return ObjectSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+    return None if data is None else object_from_dict(data)
 
 
 def noun_of(obj: ObjectSpec, rng: random.Random, clevr: bool) -> str:
@@ -222,7 +220,7 @@ def _obj_sentence(diff: dict[str, Any], before: SceneSpec, after: SceneSpec, rng
             f"{ref[0].upper() + ref[1:]}{near} disappeared from the {region_name(*image_position(scene, obj, aspect))} of the picture; the {full_b} is no longer there.",
         ))
     if key == "removal":
-        holder = _obj(diff["holder"])
+        holder = _obj(diff["holder"]["object"])
         hname = phrase(holder, ("color",), rng, False)
         return rng.choice((
             f"{where}, {ref} was taken off the {hname}. The {full_b} sat on the {hname} before; now the {hname} is empty.",

@@ -9,14 +9,14 @@ that are already in the store, so an interrupted run is resumed by running it ag
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from annotations import SPLITS, Store
 from annotations.errors import OmniDiffError
 from generators.synthetic import GENERATOR_VERSION
-from generators.synthetic.plan import normalise_preset
+from generators.synthetic.plan import normalise_preset, parse_settings, setting_for
 from generators.synthetic.pool import PoolEvent, RenderPool
 from generators.synthetic.profiles import get_profile
 from generators.synthetic.scene_job import SceneJob, scene_id_for
@@ -38,6 +38,8 @@ class RenderOptions:
     scenes_per_worker: int = 25  # recycle a Blender process after this many scenes
     scene_timeout: float = 3600.0  # seconds one scene may take before its worker is killed
     backend: str = "local"
+    setting: str | None = None  # --setting: comma-separated settings; None = the preset's default
+    settings: tuple[str, ...] = ()  # parsed by check_options
 
 
 @dataclass
@@ -79,6 +81,7 @@ def parse_ratios(text: str) -> tuple[float, float, float]:
 
 def check_options(opts: RenderOptions) -> None:
     opts.preset = normalise_preset(opts.preset)
+    opts.settings = parse_settings(opts.setting, opts.preset)
     get_profile(opts.profile)
     if opts.scenes < 1:
         raise OmniDiffError("--scenes must be at least 1")
@@ -105,11 +108,12 @@ def plan_jobs(opts: RenderOptions, done_scene_ids: set[str]) -> tuple[list[Scene
     for index in range(opts.scenes):
         if index % shard_n != shard_i:
             continue
-        if scene_id_for(opts.preset, opts.seed, index) in done_scene_ids:
+        setting = setting_for(opts.settings, opts.seed, index)
+        if scene_id_for(opts.preset, opts.seed, index, setting) in done_scene_ids:
             skipped += 1
             continue
         jobs.append(SceneJob(opts.preset, opts.seed, index, profile, opts.pairs_per_scene, opts.changes_per_pair,
-                             opts.split, opts.split_ratios))
+                             opts.split, opts.split_ratios, setting=setting))
     return jobs, skipped
 
 
@@ -122,14 +126,13 @@ def render(opts: RenderOptions, progress: Any = None) -> RenderSummary:
     store = Store.open_or_create(opts.out, name=opts.out.name)
     done = set(store.table(["scene_id"]).column("scene_id").to_pylist())
     jobs, skipped = plan_jobs(opts, done)
-    jobs = [SceneJob(j.preset, j.seed, j.scene_index, j.profile, j.pairs_per_scene, j.changes_per_pair, j.split,
-                     j.split_ratios, bpy_version) for j in jobs]
+    jobs = [replace(j, bpy_version=bpy_version) for j in jobs]
     summary = RenderSummary(skipped_scenes=skipped, bpy_version=bpy_version)
     info = dict(store.info.get("render", {}))
     failed: dict[str, str] = dict(info.get("failed", {}))
     info.update({"generator_version": GENERATOR_VERSION, "bpy_version": bpy_version})
     runs = list(info.get("runs", []))
-    runs.append({"preset": opts.preset, "profile": opts.profile, "seed": opts.seed, "scenes": opts.scenes,
+    runs.append({"preset": opts.preset, "settings": list(opts.settings), "profile": opts.profile, "seed": opts.seed, "scenes": opts.scenes,
                  "shard": f"{opts.shard[0]}/{opts.shard[1]}", "pairs_per_scene": opts.pairs_per_scene,
                  "changes_per_pair": opts.changes_per_pair})
     info["runs"] = runs[-20:]
@@ -143,7 +146,8 @@ def render(opts: RenderOptions, progress: Any = None) -> RenderSummary:
         if event.kind == "ready":
             summary.device = (event.info or {}).get("device", "")
             return
-        sid = scene_id_for(opts.preset, opts.seed, event.scene_index or 0)
+        index = event.scene_index or 0
+        sid = scene_id_for(opts.preset, opts.seed, index, setting_for(opts.settings, opts.seed, index))
         if event.kind == "done" and event.outcome is not None:
             store.append(event.outcome.records)
             failed.pop(sid, None)
