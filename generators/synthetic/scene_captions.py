@@ -444,6 +444,13 @@ def _light_sentence(diff: dict[str, Any], before: SceneSpec, rng: random.Random,
             f"In the second picture the lamp on the ceiling is {info['after']}: {'light now falls evenly on the floor and furniture' if on else 'only daylight and the lamps light the room'}.",
             f"The main difference is the overhead light, {'turned on' if on else 'turned off'}, which {'brightens' if on else 'dims'} every surface in the {room}.",
         ]
+    elif variant == "warmth" and before.setting == "outdoor":
+        warm = info["after"] == "warm"
+        frames = [
+            f"The sunlight changed colour: it is {'warmer and more golden' if warm else 'cooler and whiter'} in the second image, tinting the facades, the pavement and everything on it.",
+            f"The {room} looks {'warmer, as in a late golden hour' if warm else 'colder and bluer'} than before, because the colour of the sunlight changed.",
+            f"Comparing the pictures, the light falling on the {room} turned from {'cool white to warm orange' if warm else 'warm orange to cool white'}; the shadows stay where they were.",
+        ]
     elif variant == "warmth":
         warm = info["after"] == "warm"
         frames = [

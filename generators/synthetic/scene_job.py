@@ -8,6 +8,7 @@ visible enough is redrawn with the next change attempt; each rejection is record
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
@@ -27,6 +28,8 @@ from generators.synthetic.spec import SceneSpec
 
 MAX_SCENE_ATTEMPTS = 12  # scenes rendered (their id pass at least) before the scene is given up
 MAX_SAMPLES = 60  # scenes sampled, counting those the pure-Python feasibility check turns down unrendered
+MIN_OBJECT_CHANGE = 10.0  # mean 8-bit change over the changed object's pixels (before or after mask)
+MIN_SCENE_CHANGE = 0.25  # share of pixels that a viewpoint or lighting change must alter
 MAX_CHANGE_ATTEMPTS = 8
 
 
@@ -168,10 +171,33 @@ def _render_pair(job: SceneJob, plan: PairPlan, attempt: int, scene: SceneSpec, 
             outcome.rejections.append(f"{plan.key} attempt {c_attempt}: changed object hidden ({', '.join(hidden)})")
             continue
         image_after = session.render_image(after)
+        why = _unseen(job, diffs, image_before, image_after, ids_before, ids_after, before_uids, after_uids)
+        if why:
+            outcome.rejections.append(f"{plan.key} attempt {c_attempt}: {why}")
+            continue
         return _record(job, plan, attempt, c_attempt, scene, after, diffs, ids_before, ids_after,
                        image_before, image_after, before_uids, after_uids, list(outcome.rejections))
     outcome.rejections.append(f"{plan.key}: no visible change after {MAX_CHANGE_ATTEMPTS} attempts; resampling the scene")
     return None
+
+
+def _unseen(job: SceneJob, diffs: list[dict[str, Any]], image_before: bytes, image_after: bytes, ids_before: np.ndarray,
+            ids_after: np.ndarray, before_uids: list[int], after_uids: list[int]) -> str | None:
+    """Why the change does not show in the photographs (None when it does). A visible object whose change
+    barely alters its pixels (a grey metal post repainted grey) would make a pair nobody can describe."""
+    if job.setting == "tabletop":
+        return None  # CLEVR's rules: every tabletop change is large by construction
+    from PIL import Image  # noqa: PLC0415
+
+    a = np.asarray(Image.open(io.BytesIO(image_before)).convert("RGB"), dtype=np.int16)
+    b = np.asarray(Image.open(io.BytesIO(image_after)).convert("RGB"), dtype=np.int16)
+    diff = np.abs(a - b).max(axis=2)
+    if all(d["type"] in ("viewpoint", "illumination") for d in diffs):
+        share = float((diff > 8).mean())
+        return None if share >= MIN_SCENE_CHANGE else f"the lighting or view change moves only {share:.0%} of the pixels"
+    region = np.isin(ids_before, before_uids) | np.isin(ids_after, after_uids)
+    mean = float(diff[region].mean()) if region.any() else 0.0
+    return None if mean >= MIN_OBJECT_CHANGE else f"the change alters its pixels by {mean:.1f} levels on average"
 
 
 def _record(job: SceneJob, plan: PairPlan, attempt: int, c_attempt: int, before: SceneSpec, after: SceneSpec,

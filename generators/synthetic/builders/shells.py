@@ -97,7 +97,7 @@ def _opening(mk: Maker, m: Matrix, o: dict[str, Any], trim: dict, door: dict) ->
 
 def _outside(mk: Maker, p: dict[str, Any], outside: dict[str, Any]) -> None:
     """What the windows look out on: ground, a few facades and trees (all id 0)."""
-    z = -outside.get("drop", 0.0)
+    z = -outside.get("drop", 0.0) - 0.15  # below the room's floor slab, never coplanar with it
     mk.slab(outside["ground"], -GROUND_EXTENT, -GROUND_EXTENT, z - 0.1, GROUND_EXTENT, GROUND_EXTENT, z)
     for b in outside.get("blocks", []):
         mk.slab(b["look"], b["x0"], b["y0"], z, b["x1"], b["y1"], z + b["h"])

@@ -13,6 +13,7 @@ INK = {"color": "black", "rgb": [24, 24, 26], "material": "ink"}
 
 
 X_AXIS = ((0.0, 0.0, 1.0, 0.0), (0.0, 1.0, 0.0, 0.0), (-1.0, 0.0, 0.0, 0.0))  # local z -> x
+ACROSS = ((0.0, 0.0, 1.0, 0.0), (1.0, 0.0, 0.0, 0.0), (0.0, 1.0, 0.0, 0.0))  # a side profile (y, z) extruded along x
 
 
 def wheels(mk: Maker, half_w: float, axles: list[float], r: float, width: float = 0.22) -> None:
@@ -37,19 +38,28 @@ def car(mk: Maker, obj: ObjectSpec) -> None:
     p, body = obj.params, obj.parts["body"]
     length, w, h, r = p["length"], p["width"], p["height"], p["wheel_r"]
     glass = fixed_look("window")
-    belt = r * 0.45 + (h - r * 0.45) * (0.48 if p["style"] != "suv" else 0.52)
-    mk.rounded_box(body, (0, 0, (r * 0.45 + belt) / 2), (w, length, belt - r * 0.45), 0.12)
-    cabin = {"sedan": (-0.05, 0.5), "hatchback": (0.12, 0.62), "suv": (0.08, 0.7)}[p["style"]]
-    cl = length * cabin[1]
-    cy = length * cabin[0]
-    ch = h - belt
-    mk.rounded_box(glass, (0, cy, belt + ch / 2 - 0.01), (w * 0.86, cl, ch + 0.02), 0.1)
-    mk.rounded_box(body, (0, cy, h - 0.035), (w * 0.86 + 0.01, cl * 0.86, 0.07), 0.03)
-    for y in (cy - cl * 0.12, cy + cl * 0.32):  # B and C pillars
-        mk.box(body, (0, y, belt + ch / 2), (w * 0.865, 0.07, ch - 0.04))
+    low = r * 0.45
+    belt = low + (h - low) * (0.5 if p["style"] != "suv" else 0.55)
+    half = length / 2
+    # the lower body in side view (y forward = -y, z up), extruded across the width
+    nose = {"sedan": 0.16, "hatchback": 0.12, "suv": 0.1}[p["style"]]
+    side = [(-half, low + 0.12), (-half + 0.08, low), (half - 0.08, low), (half, low + 0.1), (half, belt - 0.06),
+            (half - 0.12, belt), (-half + length * 0.25, belt), (-half + 0.05, belt - nose)]
+    mk.prism(body, side, -w / 2, w / 2, ACROSS)
+    # the glasshouse: windscreen and rear window sloped, roof panel and pillars in the body colour
+    front, back = {"sedan": (-0.22, 0.2), "hatchback": (-0.12, 0.38), "suv": (-0.16, 0.42)}[p["style"]]
+    f0, b0 = -half + length * 0.25, half - length * (0.5 - back) * 0.55 - 0.05
+    f1, b1 = f0 + length * 0.14, b0 - length * (0.06 if p["style"] != "sedan" else 0.12)
+    cabin = [(f0, belt), (b0, belt), (b1, h - 0.05), (f1, h - 0.05)]
+    mk.prism(glass, cabin, -w * 0.43, w * 0.43, ACROSS)
+    mk.prism(body, [(f1 - 0.02, h - 0.055), (b1 + 0.02, h - 0.055), (b1 - 0.02, h), (f1 + 0.02, h)], -w * 0.435, w * 0.435, ACROSS)
+    for sx in (-1, 1):  # door pillars, standing just proud of the side glass
+        x0 = sx * w * 0.432
+        for y in (f0 + (b0 - f0) * 0.48,):
+            mk.slab(body, min(x0, x0 + sx * 0.012), y - 0.04, belt, max(x0, x0 + sx * 0.012), y + 0.04, h - 0.05)
     for sx in (-1, 1):
-        mk.box(HEAD, (sx * w * 0.33, -length / 2 + 0.02, belt - 0.12), (w * 0.2, 0.04, 0.08))
-        mk.box(TAIL, (sx * w * 0.36, length / 2 - 0.02, belt - 0.1), (w * 0.16, 0.04, 0.07))
+        mk.box(HEAD, (sx * w * 0.33, -length / 2 + 0.02, belt - nose - 0.07), (w * 0.2, 0.04, 0.08))
+        mk.box(TAIL, (sx * w * 0.36, length / 2 - 0.02, belt - 0.14), (w * 0.16, 0.04, 0.07))
     mk.box(fixed_look("dark"), (0, -length / 2 + 0.03, r * 0.7), (w * 0.5, 0.06, 0.16))
     wheels(mk, w / 2, [-length / 2 + length * 0.18, length / 2 - length * 0.19], r)
 

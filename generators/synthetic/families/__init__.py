@@ -98,7 +98,8 @@ class Family:
 
     @property
     def rematerialisable(self) -> list[str]:
-        return [p for p, spec in self.parts.items() if len(spec.get("materials", [])) > 1]
+        """Parts whose materials include two that look different (plastic and painted do not)."""
+        return [p for p, spec in self.parts.items() if len({looks_like(m) for m in spec.get("materials", [])}) > 1]
 
     @property
     def words(self) -> list[str]:
@@ -188,9 +189,13 @@ def rgb_of(color: str) -> list[int]:
 
 
 def draw_look(rng: random.Random, part: dict[str, Any], material: str | None = None,
-              avoid: str | None = None) -> dict[str, Any]:
+              avoid: str | None = None, initial: bool = False) -> dict[str, Any]:
+    """A look for ``part``; a new instance takes its colour from ``initial_colors`` when the part lists them
+    (trees start green; a colour change may still turn them orange)."""
     material = material or rng.choice(part["materials"])
     colors = [c for c in part_colors(part, material) if c != avoid] or part_colors(part, material)
+    if initial and part.get("initial_colors"):
+        colors = [c for c in part["initial_colors"] if c in colors] or colors
     color = rng.choice(colors)
     return look(color, rgb_of(color), material)
 
@@ -198,6 +203,10 @@ def draw_look(rng: random.Random, part: dict[str, Any], material: str | None = N
 def fixed_look(name: str) -> dict[str, Any]:
     spec = palette()["fixed"][name]
     return look(spec["color"], rgb_of(spec["color"]), spec["material"])
+
+
+def looks_like(material: str) -> str:
+    return palette()["materials"].get(material, {}).get("looks_like", material)
 
 
 def material_words(material: str) -> list[str]:
@@ -226,8 +235,10 @@ def make_object(name: str, uid: int, rng: random.Random, placement: str | None =
     fam = get(name)
     params = dict(params) if params is not None else fam.sample(rng)
     params.setdefault("scale", 1.0)
-    parts = {p: dict(looks[p]) if looks and p in looks else draw_look(rng, spec) for p, spec in fam.parts.items()}
-    text = rng.choice(fam.words) if fam.words else None
+    parts = {p: dict(looks[p]) if looks and p in looks else draw_look(rng, spec, initial=True) for p, spec in fam.parts.items()}
+    # a text slot may depend on the shape variant ("text_if": a params flag, e.g. a building with a shop front)
+    has_slot = fam.words and params.get(fam.data["text_if"], False) if "text_if" in fam.data else bool(fam.words)
+    text = rng.choice(fam.words) if has_slot else None
     return ObjectSpec(uid=uid, family=name, noun=fam.nouns[0], parts=parts, size="", half_extents=extents_for(fam, params),
                       x=0.0, y=0.0, placement=placement or fam.placement, text=text, params=params, main=fam.main)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import random
+from dataclasses import asdict
 from typing import Any, Protocol
 
 from generators.synthetic import families as fam_mod
@@ -37,9 +38,11 @@ from generators.synthetic.layout import (
 )
 from generators.synthetic.masks import text_id
 from generators.synthetic.seeding import stream
-from generators.synthetic.spec import ObjectSpec, SceneSpec
+from generators.synthetic.spec import ObjectSpec, SceneSpec, object_from_dict
 
 GAPS = {"floor": 0.04, "surface": 0.012, "wall": 0.05}
+WALL_FRONT = 0.3  # metres in front of a wall object that must stay clear at its height
+CAMERA_ROOM = 1.5  # metres between the camera and the near edge of anything standing on the floor
 MOVES_THE_OBJECT = ("disappearance", "removal", "substitution", "size", "orientation", "movement")
 TRIES = 40
 CAMERA_CLEARANCE = 0.35  # metres between the camera and any object's box
@@ -158,6 +161,14 @@ class SceneKit(Kit):
         hits = conflicts(scene, obj, GAPS.get(obj.placement, 0.02), ignore)
         if hits:
             return f"overlaps object {hits[0]}"
+        if obj.placement == "wall":  # nothing may stand in front of a picture and hide it
+            t = math.radians(obj.rotation)
+            probe = object_from_dict({**asdict(obj), "uid": -1, "support": None,
+                                      "x": obj.x + WALL_FRONT * math.sin(t), "y": obj.y - WALL_FRONT * math.cos(t),
+                                      "half_extents": (obj.half_extents[0], obj.half_extents[1] + WALL_FRONT, obj.half_extents[2])})
+            hits = [u for u in conflicts(scene, probe, 0.0, ignore) if u != obj.uid and scene.get(u).support != obj.uid]
+            if hits:
+                return f"is hidden behind object {hits[0]}"
         rect = footprint(obj)
         if obj.placement == "floor" and any(overlap(rect, k) for k in keepouts(scene)):
             return "stands in a kept-free area (a door, the camera)"
@@ -281,6 +292,9 @@ class SceneKit(Kit):
             obj.x, obj.y, obj.z0 = round(spot[0], 4), round(spot[1], 4), zone["z"]
             if avoid is not None and math.hypot(obj.x - avoid[0], obj.y - avoid[1]) < avoid[2]:
                 continue
+            cx, cy, _ = scene.camera.location
+            if math.hypot(obj.x - cx, obj.y - cy) < CAMERA_ROOM + 1.2 * max(hx, hy):
+                continue  # nothing looms in front of the lens
             if aspect is not None and not self.in_view(scene, obj, aspect):
                 continue
             if self.fits(scene, obj) is None:
@@ -459,13 +473,16 @@ class SceneKit(Kit):
         return part, old["color"], new["color"]
 
     def rematerial(self, obj: ObjectSpec, rng: random.Random) -> tuple[str, str, str] | None:
+        """Another material that looks different (not painted for plastic), keeping the colour where it exists."""
         fam = family_of(obj)
         parts = fam.rematerialisable if fam else []
         if not parts:
             return None
         part = obj.main if obj.main in parts and rng.random() < 0.7 else rng.choice(parts)
         old = obj.parts[part]
-        choices = [m for m in fam.parts[part]["materials"] if m != old["material"]]
+        choices = [m for m in fam.parts[part]["materials"] if fam_mod.looks_like(m) != fam_mod.looks_like(old["material"])]
+        if not choices:
+            return None
         material = rng.choice(choices)
         colours = fam_mod.part_colors(fam.parts[part], material)
         colour = old["color"] if old["color"] in colours else rng.choice(colours)
@@ -604,7 +621,7 @@ class SceneKit(Kit):
         hx, hy = template.half_extents[0], template.half_extents[1]
         reserved = scene.shell.params.setdefault("reserved", [])
         for slot in slots:
-            reserved.append({"rect": [slot["x"], slot["y"], hx, hy, slot["rotation"]], "support": slot.get("support")})
+            reserved.append({"rect": [slot["x"], slot["y"], hx + 0.08, hy + 0.08, slot["rotation"]], "support": slot.get("support")})
 
     def _around_slots(self, scene: SceneSpec, table: ObjectSpec, chair: ObjectSpec) -> list[dict[str, Any]]:
         """Places for chairs around a table, the far side first (chairs on the near side hide the table)."""

@@ -60,9 +60,9 @@ class IndoorKit(SceneKit):
         camera = self._camera(rng, shell.params)
         hour = r(rng, 8.0, 17.5, 2) if rng.random() < 0.8 else r(rng, 18.6, 20.4, 2)
         elevation, azimuth = sun_for(hour, rng.uniform(0, 360))
-        world = WorldSpec(sky="physical", sun_elevation=elevation, sun_azimuth=azimuth, sky_strength=0.45,
-                          time_of_day=hour, exposure=1.1 if hour < 18 else 1.3, ground_rgb=(120, 120, 120),
-                          white_balance=6000.0 if hour < 18 else 4300.0)
+        world = WorldSpec(sky="physical", sun_elevation=elevation, sun_azimuth=azimuth, sky_strength=0.6,
+                          time_of_day=hour, exposure=1.35 if hour < 18 else 1.5, ground_rgb=(120, 120, 120),
+                          white_balance=5600.0 if hour < 18 else 4300.0)
         scene = SceneSpec([], camera, [], world, shell, "indoor")
         cx, cy, _ = camera.location
         shell.params["keepouts"].append([round(cx, 4), round(cy, 4), 0.45, 0.45, 0.0])
@@ -331,10 +331,10 @@ class IndoorKit(SceneKit):
         evening = (w.time_of_day or 12) >= 18
         kelvin = rng.choice([2700, 3000, 3500, 4000])
         n_ceiling = 2 if p["width"] > 5.4 else 1
-        on = evening or rng.random() < 0.75
+        on = evening or rng.random() < 0.85
         for i in range(n_ceiling):
             x = 0.0 if n_ceiling == 1 else (-p["width"] / 4 if i == 0 else p["width"] / 4)
-            lights.append(LightSpec(f"ceiling-{i}", 0.0, 0.0, 0.0, r(rng, 170.0, 260.0, 1), 0.5, kelvin_to_rgb(kelvin),
+            lights.append(LightSpec(f"ceiling-{i}", 0.0, 0.0, 0.0, r(rng, 240.0, 340.0, 1), 0.6, kelvin_to_rgb(kelvin),
                                     kind="AREA", position=(round(x, 3), round(p["depth"] * 0.12, 3), round(p["height"] - 0.03, 3)),
                                     on=on))
         for o in scene.objects:

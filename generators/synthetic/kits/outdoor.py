@@ -51,8 +51,8 @@ class OutdoorKit(SceneKit):
         dusk = rng.random() < 0.12
         hour = r(rng, 19.0, 19.5, 2) if dusk else r(rng, 8.0, 17.5, 2)
         elevation, azimuth = sun_for(hour, rng.uniform(150, 250))
-        world = WorldSpec(sky="physical", sun_elevation=elevation, sun_azimuth=azimuth, sky_strength=0.12 if dusk else 0.35,
-                          time_of_day=hour, exposure=1.2 if dusk else 0.0, white_balance=6000.0,
+        world = WorldSpec(sky="physical", sun_elevation=elevation, sun_azimuth=azimuth, sky_strength=0.3 if dusk else 0.9,
+                          time_of_day=hour, exposure=2.2 if dusk else -0.2, white_balance=6000.0,
                           ground_rgb=(110, 110, 110))
         scene = SceneSpec([], camera, [], world, shell, "outdoor")
         cx, cy, _ = camera.location

@@ -108,8 +108,8 @@ def outdoor_relight(scene: SceneSpec, rng: random.Random, ctx: Context) -> dict[
     new = _other_hour(rng, hour, (18.9, 19.6))
     set_hour(scene, new, 4.5)
     dusk = scene.world.sun_elevation < 6
-    scene.world.sky_strength = 0.12 if dusk else 0.35
-    scene.world.exposure = 1.2 if dusk else 0.0
+    scene.world.sky_strength = 0.3 if dusk else 0.9
+    scene.world.exposure = 2.2 if dusk else -0.2
     switched = []
     for o in lamps:
         if bool(o.params.get("on")) != dusk:
