@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The main job end to end on a CPU: render a small OmniDiff-preset set at the preview profile,
-# evaluate the two CPU baselines on it, print the leaderboard and write the HTML page.
+# The main job end to end on a CPU: render a small OmniDiff-preset set of rooms and streets at the preview
+# profile, evaluate the two CPU baselines on it, print the leaderboard and write the HTML page.
 # Everything goes under demo-out/ (rerunning resumes the renders and serves captions from the cache).
 # Sizes can be changed through the environment, e.g. DEMO_TEST_SCENES=4 make demo.
 set -euo pipefail
@@ -12,15 +12,16 @@ TEST_SCENES=${DEMO_TEST_SCENES:-2}
 PAIRS_PER_SCENE=${DEMO_PAIRS_PER_SCENE:-4}
 PROFILE=${DEMO_PROFILE:-preview}
 WORKERS=${DEMO_WORKERS:-2}
+SETTINGS=${DEMO_SETTINGS:-indoor,outdoor}
 OMNIDIFF=(.venv/bin/python -m cli)
 mkdir -p "$OUT"
 start=$(date +%s)
 
-echo "== 1/4 render: ${TRAIN_SCENES} train + ${TEST_SCENES} test scenes, ${PAIRS_PER_SCENE} pairs each, profile ${PROFILE}"
+echo "== 1/4 render: ${TRAIN_SCENES} train + ${TEST_SCENES} test scenes (${SETTINGS}), ${PAIRS_PER_SCENE} pairs each, profile ${PROFILE}"
 # Two stores with different seeds: nn-caption is fitted on the train store, both models are scored on the test store.
-"${OMNIDIFF[@]}" render --scenes "$TRAIN_SCENES" --preset omnidiff --profile "$PROFILE" --split train \
+"${OMNIDIFF[@]}" render --scenes "$TRAIN_SCENES" --preset omnidiff --setting "$SETTINGS" --profile "$PROFILE" --split train \
   --pairs-per-scene "$PAIRS_PER_SCENE" --seed 1 --workers "$WORKERS" --out "$OUT/train"
-"${OMNIDIFF[@]}" render --scenes "$TEST_SCENES" --preset omnidiff --profile "$PROFILE" --split test \
+"${OMNIDIFF[@]}" render --scenes "$TEST_SCENES" --preset omnidiff --setting "$SETTINGS" --profile "$PROFILE" --split test \
   --pairs-per-scene "$PAIRS_PER_SCENE" --seed 2 --workers "$WORKERS" --out "$OUT/test"
 "${OMNIDIFF[@]}" validate "$OUT/test"
 

@@ -259,3 +259,22 @@ def test_several_changes_in_one_pair_touch_different_objects_and_are_all_caption
         for diff in diffs:
             family = (diff["object_before"] or diff["object_after"])["family"]
             assert any(re.search(rf"\b{re.escape(n)}\b", caption.lower()) for n in nouns_of(family)), (family, caption)
+
+
+def test_a_switched_lamp_is_named_in_every_frame():
+    """Regression: the lamp of a lamp illumination change is described as it was in the before image."""
+    kit = get_kit("indoor")
+    found = 0
+    for scene in scenes("indoor", 12, seed=21):
+        lamps = [o for o in scene.objects if o.family in ("table_lamp", "floor_lamp")]
+        if len(lamps) < 1:
+            continue
+        for attempt in range(30):
+            result = apply("illumination", scene, stream(3, attempt), ChangeContext("omnidiff", ASPECT, kit))
+            if isinstance(result, Change) and result.diff["variant"] == "lamp":
+                for k in range(4):
+                    caps = kit.captions([result.diff], scene, result.scene, stream(k, "lamp"), ASPECT)
+                    assert all("lamp" in c.lower() for c in caps[:1]) or any("lamp" in c.lower() for c in caps)
+                found += 1
+                break
+    assert found >= 2

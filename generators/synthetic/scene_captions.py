@@ -170,7 +170,7 @@ class Describer:
         if len(same) < 2:
             return None
         same.sort(key=lambda o: image_position(self.scene, o, self.aspect)[0])
-        i = same.index(obj)
+        i = [o.uid for o in same].index(obj.uid)
         n = len(same)
         if i == 0:
             return "leftmost" if self.rng.random() < 0.5 else "first from the left"
@@ -515,7 +515,7 @@ def kit_captions(diffs: list[dict[str, Any]], before: SceneSpec, after: SceneSpe
                     if sum(len(p.split()) for p in parts) < 30:
                         parts.append(details[(r + 1) % len(details)](v))
         parts.append(_context(before, after, changed, rng, aspect, visible, room, used, c))
-        if sum(len(p.split()) for p in parts) < 48:
+        if sum(len(p.split()) for p in parts) < 54:
             parts.append(_context(before, after, changed, rng, aspect, visible, room, used, c + 1))
         out.append(" ".join(parts))
     for i, caption in enumerate(out):  # wordings are drawn at random; references must differ

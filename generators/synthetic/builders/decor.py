@@ -15,7 +15,7 @@ INK = {"color": "black", "rgb": [24, 24, 26], "material": "ink"}
 
 def lit(shade: dict, on: bool) -> dict:
     """A lamp shade that glows when its bulb is on."""
-    return {**shade, "glow": 4.0} if on else shade
+    return {**shade, "glow": 2.5} if on else shade
 
 
 @builder("table_lamp")

@@ -100,16 +100,7 @@ def _outside(mk: Maker, p: dict[str, Any], outside: dict[str, Any]) -> None:
     z = -outside.get("drop", 0.0) - 0.15  # below the room's floor slab, never coplanar with it
     mk.slab(outside["ground"], -GROUND_EXTENT, -GROUND_EXTENT, z - 0.1, GROUND_EXTENT, GROUND_EXTENT, z)
     for b in outside.get("blocks", []):
-        mk.slab(b["look"], b["x0"], b["y0"], z, b["x1"], b["y1"], z + b["h"])
-        rows = int(b["h"] // 3.2)
-        if b.get("windows"):
-            glass = {"color": "dark grey", "rgb": [60, 64, 70], "material": "window glass"}
-            for rr in range(rows):
-                for k in range(int((b["x1"] - b["x0"]) // 2.6)):
-                    wx = b["x0"] + 0.8 + k * 2.6
-                    side = b["y0"] if b["face"] < 0 else b["y1"]
-                    mk.slab(glass, wx, side - 0.05 if b["face"] < 0 else side, z + 1.0 + rr * 3.2, wx + 1.2,
-                            side if b["face"] < 0 else side + 0.05, z + 2.5 + rr * 3.2)
+        _block(mk, b, z)
     for tr in outside.get("trees", []):
         mk.cylinder({"color": "dark brown", "rgb": [76, 48, 30], "material": "bark"}, (tr["x"], tr["y"], z), 0.18,
                     tr["h"] * 0.5, 8)
@@ -131,4 +122,18 @@ def street(mk: Maker, p: dict[str, Any]) -> None:
                     tr["h"] * 0.5, 8)
         foliage_blobs(mk, tr["look"], tr["seed"], (tr["x"], tr["y"], tr["z"] + tr["h"] * 0.62), tr["r"], tr["h"] * 0.7, 4)
     for b in p.get("blocks", []):
-        mk.slab(b["look"], b["x0"], b["y0"], 0.0, b["x1"], b["y1"], b["h"])
+        _block(mk, b, 0.0)
+
+
+def _block(mk: Maker, b: dict[str, Any], z: float) -> None:
+    """A distant building of the backdrop (id 0): a box with rows of dark windows on the face the camera sees."""
+    mk.slab(b["look"], b["x0"], b["y0"], z, b["x1"], b["y1"], z + b["h"])
+    if not b.get("windows", True):
+        return
+    glass = {"color": "dark grey", "rgb": [60, 64, 70], "material": "window glass"}
+    side = b["y0"] if b.get("face", -1) < 0 else b["y1"]
+    out = -0.05 if b.get("face", -1) < 0 else 0.05
+    for row in range(int(b["h"] // 3.2)):
+        for k in range(int((b["x1"] - b["x0"] - 0.8) // 2.6)):
+            wx = b["x0"] + 0.8 + k * 2.6
+            mk.slab(glass, wx, min(side, side + out), z + 1.0 + row * 3.2, wx + 1.2, max(side, side + out), z + 2.5 + row * 3.2)

@@ -3,8 +3,6 @@ planters and mailboxes."""
 
 from __future__ import annotations
 
-import math
-
 from generators.synthetic.builders import builder
 from generators.synthetic.builders.decor import foliage_blobs
 from generators.synthetic.families import fixed_look

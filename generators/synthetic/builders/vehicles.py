@@ -5,7 +5,7 @@ from __future__ import annotations
 from generators.synthetic.builders import builder
 from generators.synthetic.families import fixed_look
 from generators.synthetic.meshes import Maker, at, compose, rot_z, translate
-from generators.synthetic.spec import ObjectSpec, look
+from generators.synthetic.spec import ObjectSpec
 
 HEAD = {"color": "white", "rgb": [250, 246, 232], "material": "plastic"}
 TAIL = {"color": "red", "rgb": [170, 20, 20], "material": "plastic"}

@@ -26,7 +26,7 @@ register("bench", DATA, _bench, lambda p: (p["length"] / 2, p["depth"] / 2, p["h
 
 def _street_lamp(rng: random.Random) -> dict:
     return {"height": r(rng, 4.0, 5.6), "variant": rng.choice(["arm", "lantern", "globe"]), "on": False,
-            "kelvin": rng.choice([2200, 3000, 4000]), "watts": r(rng, 120.0, 200.0, 1)}
+            "kelvin": rng.choice([2200, 3000, 4000]), "watts": r(rng, 300.0, 500.0, 1)}
 
 
 register("street_lamp", DATA, _street_lamp, lambda p: (0.55 if p["variant"] == "arm" else 0.25, 0.25, p["height"] / 2))

@@ -15,7 +15,7 @@ from dataclasses import asdict
 from typing import Any, Protocol
 
 from generators.synthetic import families as fam_mod
-from generators.synthetic.families import FAMILIES, Family, family_of, make_object, refresh_extents
+from generators.synthetic.families import FAMILIES, family_of, make_object, refresh_extents
 from generators.synthetic.geometry import CameraFrame
 from generators.synthetic.layout import (
     Rect,
@@ -42,7 +42,7 @@ from generators.synthetic.spec import ObjectSpec, SceneSpec, object_from_dict
 
 GAPS = {"floor": 0.04, "surface": 0.012, "wall": 0.05}
 WALL_FRONT = 0.3  # metres in front of a wall object that must stay clear at its height
-CAMERA_ROOM = 1.5  # metres between the camera and the near edge of anything standing on the floor
+CAMERA_ROOM = 1.8  # metres between the camera and the near edge of anything standing on the floor
 MOVES_THE_OBJECT = ("disappearance", "removal", "substitution", "size", "orientation", "movement")
 TRIES = 40
 CAMERA_CLEARANCE = 0.35  # metres between the camera and any object's box
@@ -53,6 +53,13 @@ class Context(Protocol):
     locked: set[int]
     counts: dict[int, int] | None
     min_pixels: int
+
+
+def turned_half(obj: ObjectSpec, degrees: float) -> tuple[float, float]:
+    """Half sizes, along the axes of a frame turned by ``degrees``, of the box around obj's footprint."""
+    t = math.radians(degrees)
+    hx, hy = obj.half_extents[0], obj.half_extents[1]
+    return abs(hx * math.cos(t)) + abs(hy * math.sin(t)), abs(hx * math.sin(t)) + abs(hy * math.cos(t))
 
 
 def visible(ctx: Context, uid: int) -> bool:
@@ -211,22 +218,23 @@ class SceneKit(Kit):
         obj.support, obj.surface, obj.placement, obj.z0 = (holder.uid if holder else None), surface, "surface", round(z, 5)
         for _ in range(TRIES):
             obj.rotation = round((base_rot + (0.0 if align else rng.uniform(-25, 25))) % 360.0, 3)
-            # a footprint turned against the surface needs a margin: the circumscribed half size
-            turn = math.radians(obj.rotation - base_rot)
-            hx, hy = obj.half_extents[0], obj.half_extents[1]
-            ex = abs(hx * math.cos(turn)) + abs(hy * math.sin(turn))
-            ey = abs(hx * math.sin(turn)) + abs(hy * math.cos(turn))
-            spot = sample_in_rect(rect, ex, ey, rng)
+            spot = sample_in_rect(rect, *turned_half(obj, obj.rotation - base_rot), rng)
             if spot is None:
                 return False
             obj.x, obj.y = round(spot[0], 4), round(spot[1], 4)
-            if avoid is not None and math.hypot(obj.x - avoid[0], obj.y - avoid[1]) < avoid[2]:
-                continue
-            if aspect is not None and not self.in_view(scene, obj, aspect):
-                continue
-            if self.fits(scene, obj) is None:
+            moved = math.hypot(obj.x - avoid[0], obj.y - avoid[1]) if avoid is not None else 0.0
+            if self._spot_ok(scene, obj, aspect, avoid, moved):
                 return True
         return False
+
+    def _spot_ok(self, scene: SceneSpec, obj: ObjectSpec, aspect: float | None,
+                 avoid: tuple[float, float, float] | None, moved: float) -> bool:
+        """A candidate spot: away from ``avoid`` (a move must go somewhere else), in view, fitting."""
+        if avoid is not None and moved < avoid[2]:
+            return False
+        if aspect is not None and not self.in_view(scene, obj, aspect):
+            return False
+        return self.fits(scene, obj) is None
 
     def place_on_wall(self, scene: SceneSpec, obj: ObjectSpec, wall_name: str, rng: random.Random,
                       heights: tuple[float, float], aspect: float | None = None,
@@ -245,11 +253,8 @@ class SceneKit(Kit):
             s = rng.uniform(a + hx, b - hx)
             obj.x, obj.y = (round(v, 4) for v in on_wall_position(wall, s, hy))
             obj.z0 = z0
-            if avoid is not None and math.hypot(obj.x - avoid[0], obj.y - avoid[1]) + abs(z0 - avoid[2]) < 0.6:
-                continue
-            if aspect is not None and not self.in_view(scene, obj, aspect):
-                continue
-            if self.fits(scene, obj) is None:
+            moved = math.hypot(obj.x - avoid[0], obj.y - avoid[1]) if avoid is not None else 0.0
+            if self._spot_ok(scene, obj, aspect, avoid, moved):
                 return True
         return False
 
@@ -282,22 +287,15 @@ class SceneKit(Kit):
             zone = rng.choice(options)
             if not keep_rotation:
                 obj.rotation = self.floor_rotation(scene, obj, zone, rng)
-            turn = math.radians(obj.rotation)
-            hx, hy = obj.half_extents[0], obj.half_extents[1]
-            ex = abs(hx * math.cos(turn)) + abs(hy * math.sin(turn))
-            ey = abs(hx * math.sin(turn)) + abs(hy * math.cos(turn))
-            spot = sample_in_rect(zone_rect(zone), ex, ey, rng, 0.02)
+            spot = sample_in_rect(zone_rect(zone), *turned_half(obj, obj.rotation), rng, 0.02)
             if spot is None:
                 continue
             obj.x, obj.y, obj.z0 = round(spot[0], 4), round(spot[1], 4), zone["z"]
-            if avoid is not None and math.hypot(obj.x - avoid[0], obj.y - avoid[1]) < avoid[2]:
-                continue
             cx, cy, _ = scene.camera.location
-            if math.hypot(obj.x - cx, obj.y - cy) < CAMERA_ROOM + 1.2 * max(hx, hy):
-                continue  # nothing looms in front of the lens
-            if aspect is not None and not self.in_view(scene, obj, aspect):
-                continue
-            if self.fits(scene, obj) is None:
+            if math.hypot(obj.x - cx, obj.y - cy) < CAMERA_ROOM + 1.2 * max(obj.half_extents[:2]) + 0.5 * obj.half_extents[2]:
+                continue  # nothing looms in front of the lens (tall things stand farther off)
+            moved = math.hypot(obj.x - avoid[0], obj.y - avoid[1]) if avoid is not None else 0.0
+            if self._spot_ok(scene, obj, aspect, avoid, moved):
                 return True
         return False
 

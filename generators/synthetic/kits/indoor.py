@@ -15,18 +15,9 @@ import random
 from pathlib import Path
 from typing import Any
 
-from generators.synthetic.families import family_of, make_object, r, rgb_of
-from generators.synthetic.kits.base import SceneKit, instance_rng
-from generators.synthetic.layout import (
-    Rect,
-    facing_wall,
-    on_wall_position,
-    surface_world,
-    wall_coordinate,
-    wall_frame,
-    wall_spans,
-    walls,
-)
+from generators.synthetic.families import family_of, r, rgb_of
+from generators.synthetic.kits.base import SceneKit
+from generators.synthetic.layout import facing_wall, on_wall_position, wall_coordinate, wall_frame, wall_spans, walls
 from generators.synthetic.kits.relight import indoor_relight
 from generators.synthetic.lighting import daylight_kelvin, kelvin_to_rgb, sun_for
 from generators.synthetic.sampling import SamplingError

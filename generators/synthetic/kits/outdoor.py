@@ -48,9 +48,9 @@ class OutdoorKit(SceneKit):
     def sample_scene(self, rng: random.Random, aspect: float) -> SceneSpec:
         kind = rng.choice(sorted(DATA["scenes"]))
         shell, camera = getattr(self, f"_{kind}")(rng)
-        dusk = rng.random() < 0.12
-        hour = r(rng, 19.0, 19.5, 2) if dusk else r(rng, 8.0, 17.5, 2)
-        elevation, azimuth = sun_for(hour, rng.uniform(150, 250))
+        dusk = False  # a scene starts in daylight; dusk (street lamps on) comes as an illumination change
+        hour = r(rng, 8.5, 16.5, 2)
+        elevation, azimuth = sun_for(hour, rng.uniform(250, 290))  # the sun behind the camera lights the facades
         world = WorldSpec(sky="physical", sun_elevation=elevation, sun_azimuth=azimuth, sky_strength=0.3 if dusk else 0.9,
                           time_of_day=hour, exposure=2.2 if dusk else -0.2, white_balance=6000.0,
                           ground_rgb=(110, 110, 110))
@@ -109,7 +109,8 @@ class OutdoorKit(SceneKit):
     def _plaza(self, rng: random.Random) -> tuple[ShellSpec, CameraSpec]:
         lk = self._looks(rng)
         back = r(rng, 10.0, 12.5)
-        zs = [_zone("far", -22, -1.5, 22, back, 0.0, STREET_THINGS),
+        zs = [_zone("far", -22, -1.5, 22, min(back, 6.5), 0.0, STREET_THINGS),
+              _zone("square", -22, min(back, 6.5), 22, back, 0.0, ["tree", "bollard", "street_lamp", "kiosk", "bench"]),
               _zone("near", -22, -8, 22, -1.5, 0.0, ["bin", "street_lamp", "bollard"]),
               _zone("frontage", -40, back, 40, back + 14, 0.0, ["building"])]
         surfaces = [{"x0": -40, "y0": -12, "x1": 40, "y1": back + 14, "z": 0.0, "look": lk["paving"]}]
@@ -123,11 +124,15 @@ class OutdoorKit(SceneKit):
               _zone("path", -25, -1.0, 25, 1.2, 0.0, ["bench", "bin", "street_lamp", "bicycle", "traffic_cone"]),
               _zone("near", -25, -6, 25, -1.0, 0.0, ["bush", "tree", "bin"])]
         surfaces = [{"x0": -40, "y0": -1.0, "x1": 40, "y1": 1.2, "z": 0.003, "look": lk["paving"]}]
-        blocks = [{"x0": x, "y0": r(rng, 26, 34), "x1": x + r(rng, 8, 14), "y1": 44, "h": r(rng, 8, 20),
-                   "look": look("beige", rng.choice([[188, 170, 150], [160, 150, 146], [200, 190, 170]]), "plaster")}
-                  for x in range(-40, 40, 15)]
+        blocks = [{"x0": x, "y0": r(rng, 30, 38), "x1": x + r(rng, 8, 14), "y1": 48, "h": r(rng, 7, 16), "face": -1,
+                   "windows": True,
+                   "look": look("beige", rng.choice([[188, 170, 150], [170, 160, 156], [200, 190, 170], [176, 120, 100]]), "plaster")}
+                  for x in range(-45, 45, 16)]
+        trees = [{"x": round(x + rng.uniform(-3, 3), 2), "y": r(rng, 20, 27), "z": 0.0, "h": r(rng, 6, 10), "r": r(rng, 2.0, 3.2),
+                  "seed": rng.randrange(10 ** 6), "look": look("green", rng.choice([[70, 110, 50], [50, 90, 40], [95, 120, 55]]), "foliage")}
+                 for x in range(-40, 40, 7)]
         params = {"type": "park", "seed": rng.getrandbits(62), "zones": zs, "surfaces": surfaces, "markings": [],
-                  "land": lk["grass"], "keepouts": [], "blocks": blocks, "rows": {"far": r(rng, 8.0, 10.5)}, "camera_zone": "path"}
+                  "land": lk["grass"], "keepouts": [], "blocks": blocks, "trees": trees, "rows": {"far": r(rng, 8.0, 10.5)}, "camera_zone": "path"}
         return ShellSpec("street", params), self._camera(rng, (-0.6, 0.6), (5.0, 7.0), (27.0, 31.0))
 
     def _parking_lot(self, rng: random.Random) -> tuple[ShellSpec, CameraSpec]:

@@ -68,8 +68,9 @@ def indoor_relight(scene: SceneSpec, rng: random.Random, ctx: Context) -> dict[s
         if before and not daylight and not any(li.on for li in ceilings) and \
                 not any(o.params.get("on") for o in lamps if o.uid != lamp.uid):
             return None  # switching off the last light of an evening room leaves a black image
+        snapshot = asdict(lamp)  # as it is in the before image
         lamp.params["on"] = not before
-        return {"variant": "lamp", "uid": lamp.uid, "object": asdict(lamp), "before": "on" if before else "off",
+        return {"variant": "lamp", "uid": lamp.uid, "object": snapshot, "before": "on" if before else "off",
                 "after": "off" if before else "on"}
     if variant == "ceiling":
         before = ceilings[0].on
@@ -108,8 +109,8 @@ def outdoor_relight(scene: SceneSpec, rng: random.Random, ctx: Context) -> dict[
     new = _other_hour(rng, hour, (18.9, 19.6))
     set_hour(scene, new, 4.5)
     dusk = scene.world.sun_elevation < 6
-    scene.world.sky_strength = 0.3 if dusk else 0.9
-    scene.world.exposure = 2.2 if dusk else -0.2
+    scene.world.sky_strength = 0.35 if dusk else 0.9
+    scene.world.exposure = 2.8 if dusk else -0.2
     switched = []
     for o in lamps:
         if bool(o.params.get("on")) != dusk:

@@ -46,7 +46,9 @@ class BlenderSession:
         self.profile = profile
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.render_seconds = 0.0  # time spent inside Blender's render calls
+        self.render_seconds = 0.0  # time spent inside Blender's render calls (both passes)
+        self.image_seconds = 0.0  # of which the Cycles pass
+        self.sync_seconds = 0.0  # building and updating the scene from specs
         self._objects: dict[int, tuple[str, list[Any], Any]] = {}  # uid -> (signature, objects, their remover)
         self._shell: tuple[str, list[Any]] | None = None
         self._lights: dict[str, Any] = {}
@@ -159,6 +161,11 @@ class BlenderSession:
     # -- syncing a spec --------------------------------------------------------------------
     def sync(self, spec: SceneSpec) -> None:
         """Mutate the live scene to match ``spec``: rebuild what changed, move camera and lights."""
+        start = time.perf_counter()
+        self._sync(spec)
+        self.sync_seconds += time.perf_counter() - start
+
+    def _sync(self, spec: SceneSpec) -> None:
         self._sync_shell(spec)
         wanted = {o.uid: o for o in spec.objects}
         for uid in sorted(set(self._objects) - set(wanted)):
@@ -328,7 +335,9 @@ class BlenderSession:
         if self.white_balance is not None:
             scene.view_settings.white_balance_temperature = self.white_balance
         scene.render.dither_intensity = 0.0
+        before = self.render_seconds
         arr = self._render_to_array(self.workdir / "image.png")
+        self.image_seconds += self.render_seconds - before
         buf = io.BytesIO()
         Image.fromarray(arr, mode="RGB").save(buf, format="PNG")
         return buf.getvalue()
