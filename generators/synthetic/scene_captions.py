@@ -232,7 +232,7 @@ SENTENCES: dict[str, list[Frame]] = {
         lambda v: f"{cap(v['ref'])} was taken {v['off']}; the {v['holder']} is still there without it.",
         lambda v: f"Someone removed the {v['np']} from the {v['holder']}, leaving its place empty.",
         lambda v: f"The {v['holder']} no longer holds the {v['np']} that was {v['on']} it in the first image.",
-        lambda v: f"Comparing both pictures, the {v['np']} is missing from the {v['holder']}, which itself did not move.",
+        lambda v: f"Comparing both pictures, the {v['np']} is missing from the {v['holder']}; nothing else there changed.",
     ],
     "substitution": [
         lambda v: f"{cap(v['ref'])} has been replaced by {article(v['np_new'])} standing in exactly the same place.",
@@ -289,7 +289,7 @@ DETAILS: dict[str, list[Frame]] = {
                  lambda v: f"Everything around it kept its place."],
     "disappearance": [lambda v: f"It was {article(v['np_full'])}.", lambda v: "No other object took its place.",
                       lambda v: f"It stood {v['loc_or_region']}."],
-    "removal": [lambda v: f"The {v['holder']} itself did not move.", lambda v: f"It was {article(v['np_full'])}.",
+    "removal": [lambda v: v["holder_after"], lambda v: f"It was {article(v['np_full'])}.",
                 lambda v: "Its place is empty now."],
     "substitution": [lambda v: f"The old {v['noun']} was {article(v['np_full'])}.",
                      lambda v: f"The new {v['noun_new']} is {v['new_color']}.", lambda v: "The two are of a similar size."],
@@ -356,6 +356,8 @@ def _object_values(key: str, diff: dict[str, Any], before: SceneSpec, after: Sce
             v["holder"] = "window sill"
             v["off"] = "off the window sill"
         v["on"] = "hanging on" if holder.get("kind") == "wall" else "standing on"
+        v["holder_after"] = "That part of the wall is bare now." if holder.get("kind") == "wall" else \
+            f"The {v['holder']} itself did not move."
     if key == "size":
         b, a = float(diff["before"]), float(diff["after"])
         grew = a > b
@@ -460,11 +462,11 @@ def _light_sentence(diff: dict[str, Any], before: SceneSpec, rng: random.Random,
         ]
     elif variant == "daylight":
         b, a = info["before"], info["after"]
-        later = info.get("hour_after", 12) > info.get("hour_before", 12)
+        higher = info.get("elevation_after", 0) > info.get("elevation_before", 0)
         lamps = " and the street lamps are lit" if info.get("street_lamps") == "on" and info.get("switched") else ""
         frames = [
             f"The time of day changed from {b} to {a}: the sunlight comes from another direction, so the shadows and bright patches moved{lamps}.",
-            f"It is {a} in the second picture instead of {b}; the sun stands {'lower' if later and a in ('evening', 'dusk') else 'higher' if not later else 'elsewhere'} and the light looks different{lamps}.",
+            f"It is {a} in the second picture instead of {b}; the sun stands {'higher' if higher else 'lower'} and the light looks different{lamps}.",
             f"The {room} is lit by {a} light now rather than {b} light, which changes the shadows on every surface{lamps}.",
         ]
     else:  # the tabletop moods never reach here; a safe sentence

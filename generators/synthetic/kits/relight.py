@@ -88,9 +88,10 @@ def indoor_relight(scene: SceneSpec, rng: random.Random, ctx: Context) -> dict[s
         return {"variant": "warmth", "before": "warm" if warm_now else "cool", "after": "cool" if warm_now else "warm",
                 "kelvin": kelvin}
     new = _other_hour(rng, hour, (17.6, 19.4))
+    was = scene.world.sun_elevation
     set_hour(scene, new, 4.0)
     return {"variant": "daylight", "before": period_of(hour), "after": period_of(new), "hour_before": hour,
-            "hour_after": new}
+            "hour_after": new, "elevation_before": was, "elevation_after": scene.world.sun_elevation}
 
 
 def outdoor_relight(scene: SceneSpec, rng: random.Random, ctx: Context) -> dict[str, Any] | None:
@@ -107,6 +108,7 @@ def outdoor_relight(scene: SceneSpec, rng: random.Random, ctx: Context) -> dict[
         return {"variant": "warmth", "before": "warm" if warm_now else "cool", "after": "cool" if warm_now else "warm",
                 "kelvin": kelvin}
     new = _other_hour(rng, hour, (18.9, 19.6))
+    was = scene.world.sun_elevation
     set_hour(scene, new, 4.5)
     dusk = scene.world.sun_elevation < 6
     scene.world.sky_strength = 0.35 if dusk else 0.9
@@ -117,4 +119,5 @@ def outdoor_relight(scene: SceneSpec, rng: random.Random, ctx: Context) -> dict[
             o.params["on"] = dusk
             switched.append(o.uid)
     return {"variant": "daylight", "before": period_of(hour), "after": period_of(new), "hour_before": hour,
-            "hour_after": new, "street_lamps": "on" if dusk else "off", "switched": switched}
+            "hour_after": new, "elevation_before": was, "elevation_after": scene.world.sun_elevation,
+            "street_lamps": "on" if dusk else "off", "switched": switched}
