@@ -5,7 +5,6 @@ Imports none of the other packages of this project.
 
 from annotations.errors import OmniDiffError, StoreError, UnknownChangeType
 from annotations.schema import (
-    BENCHMARKS,
     COLUMNS,
     DOMAINS,
     IMAGE_COLUMNS,
@@ -16,11 +15,12 @@ from annotations.schema import (
     PairRecord,
     arrow_schema,
 )
+from annotations.layout import ShardInfo
 from annotations.store import Store
 from annotations.taxonomy import TAXONOMY, ChangeType, Taxonomy
 
 __all__ = [
-    "BENCHMARKS", "COLUMNS", "DOMAINS", "IMAGE_COLUMNS", "METADATA_COLUMNS", "SCHEMA_VERSION", "SPLITS",
-    "Box", "ChangeType", "OmniDiffError", "PairRecord", "Store", "StoreError", "TAXONOMY", "Taxonomy",
+    "COLUMNS", "DOMAINS", "IMAGE_COLUMNS", "METADATA_COLUMNS", "SCHEMA_VERSION", "SPLITS",
+    "Box", "ChangeType", "OmniDiffError", "PairRecord", "ShardInfo", "Store", "StoreError", "TAXONOMY", "Taxonomy",
     "UnknownChangeType", "arrow_schema",
 ]

@@ -6,6 +6,10 @@ silently. Each save is one line, appended with ``O_APPEND`` under an exclusive `
 before it is acknowledged. Readers take the latest entry of a pair (by sequence number); the full
 history stays in the file. A writer killed mid-line leaves a torn last line, which readers skip and the
 next writer terminates before appending its own line.
+
+An entry must be well formed to be written (``check_entry``: a safe pair id, an annotator, a list of
+caption strings, a list of taxonomy change types). The same check runs on read: a line that parses but
+fails it (written by hand or by another tool) is never applied, and ``validate`` reports it.
 """
 
 from __future__ import annotations
@@ -20,7 +24,10 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any, Iterable
 
-from annotations.errors import OmniDiffError
+from annotations import jsonl
+from annotations.errors import OmniDiffError, UnknownChangeType
+from annotations.schema import pair_id_problem
+from annotations.taxonomy import TAXONOMY
 
 LOG_RELPATH = Path("annotations") / "log.jsonl"
 REQUIRED_KEYS = ("pair_id", "annotator", "captions", "change_types")
@@ -33,18 +40,29 @@ class AnnotationError(OmniDiffError):
 
 @dataclass
 class LogScan:
-    """What a full read of the log found: good entries and how many lines were unreadable."""
+    """What a full read of the log found: good entries, unreadable (torn) lines, and malformed entries
+    (line number, reason) that parse as JSON but are not valid annotations."""
 
     entries: list[dict[str, Any]] = field(default_factory=list)
     torn_lines: int = 0
+    malformed: list[tuple[int, str]] = field(default_factory=list)
 
 
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+        return True
+    except UnicodeEncodeError:  # a lone surrogate, which JSON allows and UTF-8 does not
+        return False
+
+
 def check_entry(entry: dict[str, Any]) -> dict[str, Any]:
-    """Validate the contract fields; returns a shallow copy with lists normalised."""
+    """Validate the contract fields; returns a shallow copy with lists normalised (change-type aliases
+    resolved to taxonomy keys). Raises AnnotationError naming the defect."""
     if not isinstance(entry, dict):
         raise AnnotationError("an annotation entry must be a JSON object")
     missing = [k for k in REQUIRED_KEYS if k not in entry]
@@ -52,24 +70,32 @@ def check_entry(entry: dict[str, Any]) -> dict[str, Any]:
         raise AnnotationError(f"annotation entry lacks {', '.join(missing)}")
     out = dict(entry)
     for key in ("pair_id", "annotator"):
-        if not isinstance(out[key], str) or not out[key].strip():
+        if not isinstance(out[key], str) or not out[key].strip() or not _is_text(out[key]):
             raise AnnotationError(f"annotation entry: {key} must be a non-empty string")
+    problem = pair_id_problem(out["pair_id"])
+    if problem:
+        raise AnnotationError(f"annotation entry: {problem}")
     for key in ("captions", "change_types"):
         value = out[key]
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        if not isinstance(value, list) or not all(isinstance(v, str) and _is_text(v) for v in value):
             raise AnnotationError(f"annotation entry: {key} must be a list of strings")
         out[key] = list(value)
+    try:
+        out["change_types"] = list(dict.fromkeys(TAXONOMY.resolve_all(out["change_types"])))
+    except UnknownChangeType as exc:
+        raise AnnotationError(f"annotation entry: {exc}") from None
+    if "seq" in out and (not isinstance(out["seq"], int) or isinstance(out["seq"], bool)):
+        raise AnnotationError("annotation entry: seq must be an integer")
     return out
 
 
 def _parse_line(line: bytes) -> dict[str, Any] | None:
+    """The JSON object of a line, or None when the line is not one (a torn write)."""
     try:
         obj = json.loads(line)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         return None
-    if not isinstance(obj, dict) or any(k not in obj for k in REQUIRED_KEYS):
-        return None
-    return obj
+    return obj if isinstance(obj, dict) else None
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -88,7 +114,7 @@ def _last_seq(fd: int) -> int:
     tail = os.pread(fd, size - start, start)
     for line in reversed(tail.split(b"\n")):
         entry = _parse_line(line) if line.strip() else None
-        if entry is not None and isinstance(entry.get("seq"), int):
+        if entry is not None and isinstance(entry.get("seq"), int) and not isinstance(entry["seq"], bool):
             return entry["seq"]
     if start > 0:  # unusually long lines: fall back to a full scan
         return max((e.get("seq", 0) for e in AnnotationLog._scan_bytes(os.pread(fd, size, 0)).entries), default=0)
@@ -142,14 +168,15 @@ class AnnotationLog:
     @staticmethod
     def _scan_bytes(data: bytes) -> LogScan:
         scan = LogScan()
-        for line in data.split(b"\n"):
-            if not line.strip():
-                continue
-            entry = _parse_line(line)
-            if entry is None:
+        for number, line in jsonl.split_lines(data):
+            obj = _parse_line(line)
+            if obj is None:
                 scan.torn_lines += 1
-            else:
-                scan.entries.append(entry)
+                continue
+            try:
+                scan.entries.append(check_entry(obj))
+            except AnnotationError as exc:
+                scan.malformed.append((number, str(exc)))
         return scan
 
     def scan(self) -> LogScan:
@@ -158,7 +185,7 @@ class AnnotationLog:
         return self._scan_bytes(self.path.read_bytes())
 
     def entries(self) -> list[dict[str, Any]]:
-        """All readable entries in file order; a torn (partly written) line is skipped."""
+        """All valid entries in file order; a torn (partly written) line or a malformed entry is skipped."""
         return self.scan().entries
 
     def latest(self) -> dict[str, dict[str, Any]]:

@@ -1,22 +1,26 @@
-"""``omnidiff show``: a contact sheet PNG, one row per pair: before | after | mask over after | caption."""
+"""``omnidiff show``: a contact sheet (PNG, or JPEG for a .jpg name), one row per pair: before | after |
+mask over after | caption."""
 
 from __future__ import annotations
 
 import random
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from annotations.errors import OmniDiffError
-from annotations.schema import PairRecord, decode_image
+from annotations.layout import refuse_inside_store
+from annotations.schema import IMAGE_COLUMNS, decode_image
 from annotations.store import Store
 from annotations.taxonomy import TAXONOMY
 
 FONT_CANDIDATES = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "DejaVuSans.ttf")
 MASK_TINT = (255, 40, 40)
 PAD = 6
+SHEET_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
 
 
 def _font(size: int) -> ImageFont.ImageFont:
@@ -33,7 +37,20 @@ def _thumb(img: Image.Image, width: int) -> Image.Image:
     return img.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
 
 
-def _mask_overlay(rec: PairRecord, after: Image.Image) -> Image.Image:
+@dataclass
+class SheetPair:
+    """One row of the sheet: the pair's annotated labels and its image bytes."""
+
+    pair_id: str
+    change_types: list[str]
+    captions: list[str]
+    image_before: bytes | None
+    image_after: bytes | None
+    mask_before: bytes | None
+    mask_after: bytes | None
+
+
+def _mask_overlay(rec: SheetPair, after: Image.Image) -> Image.Image:
     """The after image dimmed, with the changed pixels (before or after mask) tinted red."""
     base = after.convert("RGB")
     dim = Image.blend(base, Image.new("RGB", base.size, (0, 0, 0)), 0.45)
@@ -46,21 +63,27 @@ def _mask_overlay(rec: PairRecord, after: Image.Image) -> Image.Image:
     return Image.composite(tint, dim, Image.fromarray(np.where(mask > 0, 255, 0).astype(np.uint8)))
 
 
-def select_pairs(store: Store, n: int, split: str | None, change_type: str | None, seed: int) -> list[PairRecord]:
-    """Seeded sample of n pairs (in store order) among those that match the filters."""
+def select_pairs(store: Store, n: int, split: str | None, change_type: str | None, seed: int) -> list[SheetPair]:
+    """Seeded sample of n pairs (in store order) among those that match the filters (annotated labels);
+    only the chosen pairs' images are read."""
     key = TAXONOMY.resolve(change_type) if change_type else None
-    table = store.table(["pair_id", "split", "change_types"])
-    rows = table.to_pylist()
-    ids = [r["pair_id"] for r in rows
-           if (split is None or r["split"] == split) and (key is None or key in (r["change_types"] or []))]
-    if not ids:
+    rows = store.table(["pair_id", "change_types", "captions"], split=split).to_pylist()
+    matching = [r for r in rows if key is None or key in (r["change_types"] or [])]
+    if not matching:
         raise OmniDiffError(f"{store.root}: no pair matches split={split or 'any'} change type={key or 'any'}")
-    chosen = set(random.Random(seed).sample(ids, min(n, len(ids))))
-    return [rec for rec in store.records(pair_ids=chosen)]
+    chosen = set(random.Random(seed).sample([r["pair_id"] for r in matching], min(n, len(matching))))
+    picked = [r for r in matching if r["pair_id"] in chosen]
+    images = store.images([r["pair_id"] for r in picked], IMAGE_COLUMNS)
+    return [SheetPair(r["pair_id"], list(r["change_types"] or []), list(r["captions"] or []), **images[r["pair_id"]])
+            for r in picked]
 
 
 def make_contact_sheet(root: str | Path, out: str | Path, n: int = 8, split: str | None = None,
                        change_type: str | None = None, seed: int = 0, thumb_width: int = 240) -> int:
+    image_format = SHEET_FORMATS.get(Path(out).suffix.lower())
+    if image_format is None:
+        raise OmniDiffError(f"--out {out}: a contact sheet is written as .png, .jpg or .jpeg (the suffix says which)")
+    refuse_inside_store(out)
     store = Store.open(root)
     records = select_pairs(store, n, split, change_type, seed)
     font = _font(max(10, thumb_width // 18))
@@ -98,5 +121,8 @@ def make_contact_sheet(root: str | Path, out: str | Path, n: int = 8, split: str
         y += row.height
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(out, format="PNG", optimize=True)
+    if image_format == "JPEG":
+        sheet.save(out, format="JPEG", quality=92)
+    else:
+        sheet.save(out, format="PNG", optimize=True)
     return len(rows)

@@ -1,6 +1,8 @@
 """Publish a store to the Hugging Face Datasets hub: Parquet shards per domain and split, and a card.
 
-The repository folder is built locally first (``--dry-run`` stops there) and pushed in ONE commit
+The published rows are the annotated view: the human-annotation log's captions and change types, not
+the stored ones (the message says how many pairs the log changed). The repository folder is built
+locally first (``--dry-run`` stops there) and pushed in ONE commit
 (``upload_folder``), so a failed upload publishes nothing; a repository this call created is deleted
 again when its upload fails. The token comes from ``HF_TOKEN`` or the hub login and is passed to the
 client only: it is never printed, logged or written.
@@ -8,6 +10,7 @@ client only: it is never printed, logged or written.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tempfile
@@ -17,11 +20,13 @@ from typing import Any, Protocol
 
 from annotations.errors import OmniDiffError
 from annotations.schema import DOMAINS, SPLITS, records_to_table
-from annotations.store import Store, write_parquet
+from annotations.shards import write_shard
+from annotations.store import Store
 from annotations.taxonomy import TAXONOMY
 
 ROWS_PER_FILE = 1000
 REPO_PATTERN = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}$")
+LICENSE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+_-]{0,63}$")  # hub licence ids: cc-by-4.0, mit, other, ...
 CITATION = """@inproceedings{liu2025omnidiff,
   title     = {OmniDiff: A Comprehensive Benchmark for Fine-grained Image Difference Captioning},
   author    = {Liu, Yuan and others},
@@ -71,7 +76,7 @@ def _write_shards(store: Store, folder: Path) -> dict[str, dict[str, int]]:
 
 def _flush(records: list, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_parquet(records_to_table(records), path)
+    write_shard(records_to_table(records), path)  # the repository folder is staged and pushed whole
 
 
 def _config_yaml(name: str, pattern_dir: str, splits: list[str], default: bool = False) -> list[str]:
@@ -84,11 +89,26 @@ def _config_yaml(name: str, pattern_dir: str, splits: list[str], default: bool =
     return lines
 
 
+def check_license_id(license: str) -> str:
+    """A licence is an identifier, never free text: it goes into the card's YAML front matter unquoted."""
+    if not LICENSE_PATTERN.match(license):
+        raise OmniDiffError(
+            f"--license {license!r} is not a licence identifier (letters, digits, '.', '+', '-', '_'; "
+            "e.g. cc-by-4.0, mit, other)"
+        )
+    return license
+
+
+def _yaml_string(text: str) -> str:
+    """A YAML double-quoted scalar (a JSON string is one): newlines and specials stay inside the value."""
+    return json.dumps(text, ensure_ascii=True)
+
+
 def dataset_card(store: Store, repo: str, counts: dict[str, dict[str, int]], license: str) -> str:
     total = _total(counts)
     splits_all = [s for s in SPLITS if any(s in c for c in counts.values())]
-    yaml = ["---", f"license: {license}", "task_categories:", "- image-to-text", "language:", "- en",
-            "size_categories:", f"- {size_category(total)}", f"pretty_name: {store.name}",
+    yaml = ["---", f"license: {check_license_id(license)}", "task_categories:", "- image-to-text", "language:", "- en",
+            "size_categories:", f"- {size_category(total)}", f"pretty_name: {_yaml_string(store.name)}",
             "tags:", "- image-difference-captioning", "- change-captioning", "- omnidiff", "configs:"]
     yaml += _config_yaml("all", "*", splits_all, default=True)
     for domain, by_split in counts.items():
@@ -105,7 +125,7 @@ def dataset_card(store: Store, repo: str, counts: dict[str, dict[str, int]], lic
     sizes = ["| config | " + " | ".join(splits_all) + " |", "|---|" + "---|" * len(splits_all)]
     sizes += [f"| {d} | " + " | ".join(str(c.get(s, 0)) for s in splits_all) + " |" for d, c in counts.items()]
     body = [
-        f"# {store.name}", "",
+        f"# {' '.join(store.name.split())}", "",
         "Image difference captioning pairs: a before image, an after image, the change types and "
         "fine-grained captions of what changed, with change masks where the pair was rendered.", "",
         f"Load with `datasets.load_dataset(\"{repo}\")` (config `all`), or the `render` / `real` configs.", "",
@@ -126,6 +146,12 @@ def build_repo_folder(store: Store, folder: Path, repo: str, license: str) -> di
     return counts
 
 
+def annotation_note(store: Store) -> str:
+    """What the published values owe to the annotation log, for the command's message."""
+    changed = store.annotation_changes()
+    return f"; the annotation log changed {changed} of them" if changed else ""
+
+
 def _scrub(text: str, token: str | None) -> str:
     return text.replace(token, "***") if token else text
 
@@ -134,6 +160,7 @@ def publish_store(root: str | Path, repo: str, dry_run: str | Path | None = None
                   license: str = "cc-by-4.0", api: HubApi | None = None) -> str:
     if not REPO_PATTERN.match(repo):
         raise OmniDiffError(f"--repo {repo!r} is not of the form ORG/NAME")
+    check_license_id(license)
     store = Store.open(root)
     if len(store) == 0:
         raise OmniDiffError(f"{root}: the store is empty; nothing to publish")
@@ -147,7 +174,7 @@ def publish_store(root: str | Path, repo: str, dry_run: str | Path | None = None
         if out.exists() and (not out.is_dir() or any(out.iterdir())):
             raise OmniDiffError(f"{out}: already exists and is not empty")
         counts = build_repo_folder(store, out, repo, license)
-        return f"dry run: wrote the repository folder for {repo} to {out} ({_total(counts)} pairs)"
+        return f"dry run: wrote the repository folder for {repo} to {out} ({_total(counts)} pairs{annotation_note(store)})"
     from huggingface_hub import get_token
 
     token = os.environ.get("HF_TOKEN") or get_token()
@@ -176,7 +203,7 @@ def publish_store(root: str | Path, repo: str, dry_run: str | Path | None = None
                     pass
             msg = _scrub(str(exc), token).splitlines()[0] if str(exc) else type(exc).__name__
             raise OmniDiffError(f"upload to {repo} failed, nothing was published: {msg}") from None
-    return f"published {_total(counts)} pairs to https://huggingface.co/datasets/{repo}"
+    return f"published {_total(counts)} pairs{annotation_note(store)} to https://huggingface.co/datasets/{repo}"
 
 
 def _total(counts: dict[str, dict[str, int]]) -> int:

@@ -7,8 +7,10 @@ decodes them when the feature metadata travels in the Parquet schema.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import unicodedata
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from typing import Any, Union
@@ -16,14 +18,16 @@ from typing import Any, Union
 import numpy as np
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
-KNOWN_SCHEMA_VERSIONS = (1,)
+SCHEMA_VERSION = 2  # 2 added the image_sha256 column; a version-1 store is read as it is, compact upgrades it
+KNOWN_SCHEMA_VERSIONS = (1, 2)
 
-BENCHMARKS = ("omnidiff", "clevr_change", "clevr_dc", "spot_the_diff", "iedit")
 SPLITS = ("train", "val", "test")
 DOMAINS = ("render", "real")
 IMAGE_COLUMNS = ("image_before", "image_after", "mask_before", "mask_after")
 JSON_COLUMNS = ("scene_diff", "provenance")
+IMAGE_HASH_COLUMN = "image_sha256"  # struct: the SHA-256 hex digest of each image column's bytes
+IMAGE_FORMATS = ("PNG", "JPEG")
+MAX_PAIR_ID_CHARS = 200
 
 ImageLike = Union[bytes, "Image.Image", None]  # noqa: F821 - PIL is imported lazily
 
@@ -39,7 +43,9 @@ _BOX_TYPE = pa.struct(
     ]
 )
 
-_FIELDS: list[pa.Field] = [
+_HASH_TYPE = pa.struct([(name, pa.string()) for name in IMAGE_COLUMNS])
+
+_FIELDS_V1: list[pa.Field] = [
     pa.field("pair_id", pa.string(), nullable=False),
     pa.field("scene_id", pa.string(), nullable=False),
     pa.field("benchmark", pa.string(), nullable=False),
@@ -60,17 +66,23 @@ _FIELDS: list[pa.Field] = [
     pa.field("license", pa.string()),
     pa.field("source", pa.string()),
 ]
+_FIELDS_BY_VERSION: dict[int, list[pa.Field]] = {1: _FIELDS_V1, 2: _FIELDS_V1 + [pa.field(IMAGE_HASH_COLUMN, _HASH_TYPE)]}
 
-COLUMNS: tuple[str, ...] = tuple(f.name for f in _FIELDS)
-METADATA_COLUMNS: tuple[str, ...] = tuple(c for c in COLUMNS if c not in IMAGE_COLUMNS)
+RECORD_COLUMNS: tuple[str, ...] = tuple(f.name for f in _FIELDS_V1)  # what a PairRecord holds
+COLUMNS: tuple[str, ...] = tuple(f.name for f in _FIELDS_BY_VERSION[SCHEMA_VERSION])
+METADATA_COLUMNS: tuple[str, ...] = tuple(c for c in RECORD_COLUMNS if c not in IMAGE_COLUMNS)
 
 
-def hf_features_dict() -> dict[str, Any]:
+def columns_for(version: int) -> tuple[str, ...]:
+    return tuple(f.name for f in _FIELDS_BY_VERSION[version])
+
+
+def hf_features_dict(version: int = SCHEMA_VERSION) -> dict[str, Any]:
     """The ``datasets`` feature description of a pair record, as ``Features.to_dict()`` gives it."""
     string = {"dtype": "string", "_type": "Value"}
     i32 = {"dtype": "int32", "_type": "Value"}
     image = {"_type": "Image"}
-    return {
+    features = {
         "pair_id": string,
         "scene_id": string,
         "benchmark": string,
@@ -94,16 +106,61 @@ def hf_features_dict() -> dict[str, Any]:
         "license": string,
         "source": string,
     }
+    if version >= 2:
+        features[IMAGE_HASH_COLUMN] = {name: string for name in IMAGE_COLUMNS}
+    return features
 
 
-@lru_cache(maxsize=1)
-def arrow_schema() -> pa.Schema:
-    """The store schema, with the ``huggingface`` metadata key that ``datasets`` reads."""
+@lru_cache(maxsize=4)
+def arrow_schema(version: int = SCHEMA_VERSION) -> pa.Schema:
+    """The store schema of a version, with the ``huggingface`` metadata key that ``datasets`` reads."""
     meta = {
-        b"huggingface": json.dumps({"info": {"features": hf_features_dict()}}).encode(),
-        b"omnidiff": json.dumps({"schema_version": SCHEMA_VERSION}).encode(),
+        b"huggingface": json.dumps({"info": {"features": hf_features_dict(version)}}).encode(),
+        b"omnidiff": json.dumps({"schema_version": version}).encode(),
     }
-    return pa.schema(_FIELDS, metadata=meta)
+    return pa.schema(_FIELDS_BY_VERSION[version], metadata=meta)
+
+
+def pair_id_problem(pair_id: Any) -> str | None:
+    """Why a pair id is unsafe (None when it is fine): ids become file names in exports and URLs in the page,
+    so no path separators, no ``..``, no control characters (NUL included), nothing empty or huge."""
+    if not isinstance(pair_id, str) or not pair_id.strip():
+        return "pair id must be a non-empty string"
+    if len(pair_id) > MAX_PAIR_ID_CHARS:
+        return f"pair id is longer than {MAX_PAIR_ID_CHARS} characters"
+    if "/" in pair_id or "\\" in pair_id:
+        return "pair id must not contain a path separator"
+    if ".." in pair_id:
+        return "pair id must not contain '..'"
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in pair_id):
+        return "pair id must not contain control characters"
+    return None
+
+
+def image_format(data: bytes | None) -> str | None:
+    """PNG or JPEG by the file signature, else None (the store holds only these two)."""
+    if not data:
+        return None
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "PNG"
+    if data[:3] == b"\xff\xd8\xff":
+        return "JPEG"
+    return None
+
+
+def as_stored_format(data: bytes) -> bytes:
+    """PNG and JPEG bytes as given; any other image (a GIF or WEBP in a native benchmark download) is
+    re-encoded losslessly as PNG from its first frame, since the store holds only PNG and JPEG."""
+    if image_format(data) is not None:
+        return data
+    img = decode_image(data)
+    if img.mode not in ("1", "L", "LA", "RGB", "RGBA", "I", "I;16"):
+        img = img.convert("RGBA" if "transparency" in img.info or img.mode in ("PA", "RGBa", "La") else "RGB")
+    return image_to_bytes(img)
+
+
+def sha256_hex(data: bytes | None) -> str | None:
+    return None if data is None else hashlib.sha256(data).hexdigest()
 
 
 def image_to_bytes(value: ImageLike) -> bytes | None:
@@ -190,7 +247,7 @@ class PairRecord:
     @classmethod
     def from_row(cls, row: dict[str, Any], decode_images: bool = False) -> "PairRecord":
         kwargs: dict[str, Any] = {}
-        for name in COLUMNS:
+        for name in RECORD_COLUMNS:
             value = row.get(name)
             if name in IMAGE_COLUMNS:
                 value = None if value is None else value.get("bytes")
@@ -230,13 +287,19 @@ def binary_array(data: list[bytes | None]) -> pa.Array:
 
 
 def records_to_table(records: list[PairRecord]) -> pa.Table:
-    """Column-wise conversion: image bytes go into Arrow buffers without a per-row dict."""
+    """Column-wise conversion: image bytes go into Arrow buffers without a per-row dict; each image's
+    SHA-256 goes into ``image_sha256``."""
     schema = arrow_schema()
     arrays = []
+    encoded: dict[str, list[bytes | None]] = {}
     for f in schema:
+        if f.name == IMAGE_HASH_COLUMN:
+            digests = [pa.array([sha256_hex(d) for d in encoded[name]], pa.string()) for name in IMAGE_COLUMNS]
+            arrays.append(pa.StructArray.from_arrays(digests, fields=list(f.type)))
+            continue
         values = [getattr(r, f.name) for r in records]
         if f.name in IMAGE_COLUMNS:
-            data = [image_to_bytes(v) for v in values]
+            data = encoded[f.name] = [image_to_bytes(v) for v in values]
             mask = pa.array([d is None for d in data], pa.bool_())
             arrays.append(pa.StructArray.from_arrays(
                 [binary_array(data), pa.nulls(len(data), pa.string())], fields=list(f.type), mask=mask))

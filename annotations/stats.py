@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from annotations.store import ANNOTATION_LOG, Store
+from annotations.layout import ANNOTATION_LOG
+from annotations.store import Store
 
 
 def _length_summary(lengths: list[int]) -> dict[str, float]:
@@ -35,13 +36,12 @@ def _image_sizes(store: Store) -> dict[str, int]:
     from PIL import Image
 
     sizes: Counter[str] = Counter()
-    table = store.table(["image_before"])
-    for cell in table.column("image_before").to_pylist():
-        if not cell or not cell.get("bytes"):
+    for rec in store.records(columns=["pair_id", "image_before"], annotated=False):  # streamed: one row group at a time
+        if not rec.image_before:
             sizes["missing"] += 1
             continue
         try:
-            with Image.open(io.BytesIO(cell["bytes"])) as img:
+            with Image.open(io.BytesIO(rec.image_before)) as img:
                 sizes[f"{img.size[0]}x{img.size[1]}"] += 1
         except Exception:
             sizes["undecodable"] += 1

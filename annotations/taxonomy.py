@@ -8,6 +8,7 @@ from functools import cached_property
 from importlib import resources
 from typing import Iterable
 
+from annotations.benchmark_names import benchmark_key
 from annotations.errors import UnknownChangeType
 
 
@@ -22,10 +23,22 @@ class ChangeType:
 
 @dataclass(frozen=True)
 class NativeLabel:
-    """How a source benchmark's own label maps onto the taxonomy."""
+    """How a source benchmark's own label maps onto the taxonomy.
+
+    ``change_types`` is what a pair rendered with this label holds; ``possible`` is every type an
+    imported pair of this label may hold when its release does not say which (defaults to
+    ``change_types``); ``wording`` are regular expressions its captions use (layout checks).
+    """
 
     change_types: tuple[str, ...]
     distractor: bool
+    possible: tuple[str, ...] = ()
+    wording: tuple[str, ...] = ()
+
+    @property
+    def imported_change_types(self) -> list[str]:
+        """What ``prepare`` records for a pair of this label from a native download."""
+        return list(self.possible or self.change_types)
 
 
 def _normalise(label: str) -> str:
@@ -42,7 +55,8 @@ class Taxonomy:
             for t in data["types"]
         }
         self.mappings: dict[str, dict[str, NativeLabel]] = {
-            bench: {label: NativeLabel(tuple(m["change_types"]), bool(m["distractor"])) for label, m in table.items()}
+            bench: {label: NativeLabel(tuple(m["change_types"]), bool(m["distractor"]), tuple(m.get("possible", ())),
+                                       tuple(m.get("wording", ()))) for label, m in table.items()}
             for bench, table in data["mappings"].items()
         }
 
@@ -95,11 +109,21 @@ class Taxonomy:
                 out.append(key)
         return out
 
-    def map_native(self, benchmark: str, label: str) -> NativeLabel:
-        """Map a source benchmark's label (CLEVR-Change ``drop``, CLEVR-DC ``remove``...)."""
-        table = self.mappings.get(benchmark.replace("-", "_"))
+    def _native_table(self, benchmark: str) -> dict[str, NativeLabel]:
+        table = self.mappings.get(benchmark_key(benchmark))
         if table is None:
             raise UnknownChangeType(f"no label mapping for benchmark {benchmark!r}; known: {', '.join(self.mappings)}")
+        return table
+
+    def native_labels(self, benchmark: str, *, distractors: bool = True) -> list[str]:
+        """A source benchmark's own labels in their published order (``distractors=False``: semantic ones only)."""
+        return [label for label, m in self._native_table(benchmark).items() if distractors or not m.distractor]
+
+    def map_native(self, benchmark: str, label: str) -> NativeLabel:
+        """Map a source benchmark's label (CLEVR-Change ``drop``, CLEVR-DC ``remove``...)."""
+        table = self._native_table(benchmark)
+        if not isinstance(label, str):
+            raise UnknownChangeType(f"{benchmark} label {label!r} is not text: expected one of {', '.join(table)}")
         try:
             return table[label.strip().lower()]
         except KeyError:

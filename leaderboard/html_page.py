@@ -12,6 +12,7 @@ import io
 from pathlib import Path
 from typing import Any
 
+from annotations.errors import OmniDiffError
 from leaderboard.board import COLUMN_TITLES, COLUMNS, Board, View
 from leaderboard.tables import fmt
 
@@ -152,19 +153,27 @@ def _examples(board: Board, benchmark: str, split: str, count: int) -> str:
     entries = [e for e in board.entries if e.benchmark == benchmark and e.split == split]
     if not entries or count < 1:
         return ""
-    predictions = {e.model: e.predictions() for e in entries}
+    predictions: dict[str, dict[str, str]] = {}
+    for entry in entries:
+        try:
+            predictions[entry.model] = entry.predictions()
+        except OmniDiffError as exc:  # the scores still show; this model's example captions do not
+            board.warnings.append(f"{exc}; no example captions for {entry.model}")
+            predictions[entry.model] = {}
     first = predictions[entries[0].model]
     pair_ids = list(first)[:count]
     records: dict[str, Any] = {}
-    store_path = entries[0].run.get("store")
-    if store_path and Path(store_path).is_dir():
+    run = entries[0].run
+    for store_path in run.get("stores") or [run.get("store")]:  # OmniDiff may come from a rendered and a real store
+        if not store_path or not Path(store_path).is_dir():
+            continue
         from annotations import Store
 
         try:
             store = Store.open(store_path)
-            records = {r.pair_id: r for r in store.records(split=split, pair_ids=set(pair_ids))}
+            records.update({r.pair_id: r for r in store.records(split=split, pair_ids=set(pair_ids))})
         except Exception:  # the page still shows the captions when the store moved or broke
-            records = {}
+            continue
     parts = [f"<h3>Examples</h3>"]
     for pid in pair_ids:
         rec = records.get(pid)
@@ -187,6 +196,8 @@ def to_html(board: Board, examples: int = 3, title: str = "OmniDiff leaderboard"
             "Reported rows are published numbers, shown apart from the rows reproduced here.</p>"]
     for view in board.views:
         body.append(f'<h2 id="{esc(view.slug)}">{esc(view.title)}</h2>')
+        if view.headline:
+            body.append(f'<p class="note">{esc(view.headline)}</p>')
         body.append(_table(view, keys))
         notes = sorted({n for r in view.reproduced for n in r.notes if not n.startswith("SPICE")})
         if notes:
@@ -195,7 +206,7 @@ def to_html(board: Board, examples: int = 3, title: str = "OmniDiff leaderboard"
         if "/" not in view.key:
             body.append(_examples(board, view.key, view.split, examples))
     if keys:
-        body.append("<h2>Citations</h2><ol>" + "".join(f"<li>{esc(board.citations[k])}</li>" for k in keys) + "</ol>")
+        body.append("<h2>Sources of the reported rows</h2><ol>" + "".join(f"<li>{esc(board.citations[k])}</li>" for k in keys) + "</ol>")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<link rel=\"icon\" href=\"data:,\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{esc(title)}</title>"
             f"<style>{STYLE}</style></head><body>{''.join(body)}<script>{SCRIPT}</script></body></html>\n")

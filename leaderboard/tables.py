@@ -27,7 +27,10 @@ def to_markdown(board: Board) -> str:
     keys = _citation_keys(board)
     lines = []
     for view in board.views:
-        lines += [f"### {view.title}", "", "| model | kind | n | " + " | ".join(COLUMN_TITLES[c] for c in COLUMNS) + " |",
+        lines += [f"### {view.title}", ""]
+        if view.headline:
+            lines += [f"_{view.headline}_", ""]
+        lines += ["| model | kind | n | " + " | ".join(COLUMN_TITLES[c] for c in COLUMNS) + " |",
                   "|---|---|---:|" + "---:|" * len(COLUMNS)]
         for row in view.rows:
             n = "" if row.n is None else str(row.n)
@@ -71,6 +74,7 @@ def to_latex(board: Board) -> str:
     for view in board.views:
         out += [
             "\\begin{table}[t]", "\\centering", f"\\caption{{{latex_escape(view.title)}}}",
+            *([f"% {view.headline}"] if view.headline else []),
             "\\begin{tabular}{l" + "r" * len(COLUMNS) + "}", "\\toprule",
             "Model & " + " & ".join(COLUMN_TITLES[c] for c in COLUMNS) + " \\\\", "\\midrule",
         ]

@@ -29,5 +29,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   # torch first and pinned: an unpinned torch would pull a CUDA build of several GB.
   .venv/bin/python -m pip install -q "torch==2.13.0"
   .venv/bin/python -m pip install -q -c constraints.txt -e ".[all]"
+  # lmms-eval runs the exported task folders; without --no-deps it would pull a CUDA torch and torchvision.
+  # Its run-time needs come with the [lmms] extra above (filelock<4: 0.7.3 imports filelock._api).
+  .venv/bin/python -m pip install -q -c constraints.txt --no-deps "lmms-eval==0.7.3"
   echo "$want" > "$stamp"
 fi

@@ -87,3 +87,36 @@ def clevr_dc_source(tmp: Path, shared: Path, split: str = "val") -> Path:
         captions[str(i)] = [f"change number {i}"]
     (src / "captions.json").write_text(json.dumps(captions))
     return src
+
+
+CLEVR_DC_WORDING = {
+    "color": "the small red rubber cube changed to blue",
+    "material": "the large gray metal sphere became rubber",
+    "add": "a small cyan cylinder has been newly placed",
+    "remove": "the large yellow cube is missing",
+    "move": "the small brown sphere moved",
+    "distractor": "nothing has changed",
+}
+CLEVR_DC_ACTIONS = ("color", "material", "add", "remove", "move", "distractor")
+
+
+def clevr_dc_worded_source(tmp: Path, layout: str = "release", swap: tuple[str, str] | None = None) -> Path:
+    """Two pairs per 8,000-id block, captioned in the wording of the block's action (``swap`` exchanges the
+    captions of two actions' blocks); ``layout`` ``release`` (hsgkim: bef/, aft/, unpadded names, captions.json,
+    split.json) or ``dirl`` (images/, sc_images/, padded names, change_captions.json, splits.json)."""
+    src = tmp / f"clevr-dc-{layout}-{'-'.join(swap) if swap else 'ok'}"
+    captions, split = {}, {"train": [], "val": [], "test": []}
+    for block, action in enumerate(CLEVR_DC_ACTIONS):
+        worded = action
+        if swap and action in swap:
+            worded = swap[1] if action == swap[0] else swap[0]
+        for k in range(2):
+            n = block * 8000 + k
+            name = f"{n}.png" if layout == "release" else f"{n:06d}.png"
+            write_image(src / ("bef" if layout == "release" else "images") / name, block * 20 + k)
+            write_image(src / ("aft" if layout == "release" else "sc_images") / name, 250 - block * 20 - k)
+            captions[str(n) if layout == "release" else f"{n:06d}.png"] = [CLEVR_DC_WORDING[worded], f"pair {n}"]
+            split["test" if k else "train"].append(n)
+    (src / ("captions.json" if layout == "release" else "change_captions.json")).write_text(json.dumps(captions))
+    (src / ("split.json" if layout == "release" else "splits.json")).write_text(json.dumps(split))
+    return src

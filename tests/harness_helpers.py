@@ -41,6 +41,7 @@ class CountingModel(CaptionModel):
         ModelParam("delay", float, 0.0, "seconds to sleep per call", affects_output=False),
         ModelParam("empty_for", str, "", "comma-separated pair ids answered with ''"),
         ModelParam("wrong_count", bool, False, "return one caption too few"),
+        ModelParam("template", str, "", "caption template with {n}, the pair's number (default: a fixed sentence)"),
     )
 
     def caption(self, batch: list[CaptionRequest]) -> list[str]:
@@ -52,8 +53,8 @@ class CountingModel(CaptionModel):
                 fh.flush()
                 os.fsync(fh.fileno())
         empty = set(filter(None, self.options["empty_for"].split(",")))
-        captions = ["" if r.pair_id in empty else f"a red square appeared in pair {int(r.pair_id.split('-')[-1])}."
-                    for r in batch]
+        template = self.options["template"] or "a red square appeared in pair {n}."
+        captions = ["" if r.pair_id in empty else template.format(n=int(r.pair_id.split('-')[-1])) for r in batch]
         return captions[:-1] if self.options["wrong_count"] else captions
 
 

@@ -190,7 +190,8 @@ def _request(port: int, method: str, path: str, body: bytes | None = None, heade
 
 def test_api_refuses_bad_requests_and_writes_nothing(server, store):
     good = {"pair_id": "pair-0000", "annotator": "dan", "captions": ["x"], "change_types": ["addition"]}
-    json_ct = {"Content-Type": "application/json"}
+    session = json.loads(_request(server.port, "GET", "/api/meta", headers={"Host": f"127.0.0.1:{server.port}"})[1])["session"]
+    json_ct = {"Content-Type": "application/json", "X-OmniDiff-Session": session}
     status, _ = _request(server.port, "POST", "/api/annotations", json.dumps(good).encode(), {"Content-Type": "text/plain"})
     assert status == 415
     status, _ = _request(server.port, "GET", "/api/meta", headers={"Host": "evil.example:80"})

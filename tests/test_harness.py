@@ -112,7 +112,7 @@ def test_killed_run_resumes_without_recomputing(mixed_store, tmp_path, test_mode
         if proc.poll() is None:
             proc.kill()
     with sqlite3.connect(results / ".cache" / "predictions.sqlite") as db:
-        cached = {row[0] for row in db.execute("SELECT pair_id FROM predictions")}
+        cached = {row[0] for row in db.execute("SELECT pair_id FROM predictions_v2")}
     called_before = lines(log)
     assert 3 <= len(cached) < 8 and set(called_before) >= cached
     assert not (results / "counting" / "omnidiff" / "test" / "scores.json").exists()
@@ -195,7 +195,7 @@ def test_a_failing_model_keeps_what_was_already_cached(run_cli, mixed_store, tmp
     assert bad.code == 1 and "returned 1 captions for 2 pairs" in bad.err
     assert (results / "counting/omnidiff/test/scores.json").read_bytes() == scores_before  # nothing written lost
     with sqlite3.connect(results / ".cache" / "predictions.sqlite") as db:
-        assert db.execute("SELECT COUNT(*) FROM predictions").fetchone()[0] == 3
+        assert db.execute("SELECT COUNT(*) FROM predictions_v2").fetchone()[0] == 3
 
 
 def test_models_list_shows_needs_and_entry_point_models(run_cli, test_models):

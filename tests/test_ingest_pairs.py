@@ -256,3 +256,116 @@ def test_bad_options_exit_1_before_any_work(run_cli, pairs_folder, tmp_path, arg
 def test_bad_area_range_for_sequences(run_cli, tmp_path):
     res = run_cli("ingest", "timelapse", tmp_path, "--out", tmp_path / "new", "--min-area", "0.5", "--max-area", "0.1")
     assert res.code == 1 and "--min-area" in res.err
+
+
+# -- paths that leave the source, symlinks, loops, text that is not Unicode ----------------------
+def _pair_files(folder: Path, stem: str, seed: int) -> tuple[str, str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    b = scene(seed, (120, 90))
+    a, _ = plant_square(b, (30, 20, 70, 60))
+    save_png(b, folder / f"{stem}_before.png")
+    save_png(a, folder / f"{stem}_after.png")
+    return f"{stem}_before.png", f"{stem}_after.png"
+
+
+def _jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("bad, expect", [("ABS", "absolute file name"), ("../outside/o_after.png", "climbs out"),
+                                         ("sub/../../outside/o_after.png", "climbs out")])
+@pytest.mark.parametrize("kind", ["jsonl", "csv"])
+def test_manifest_paths_that_leave_the_folder_are_refused(run_cli, tmp_path, bad, expect, kind):
+    src = tmp_path / "src"
+    b, a = _pair_files(src, "p", 1)
+    _pair_files(tmp_path / "outside", "o", 2)
+    bad = str(tmp_path / "outside" / "o_after.png") if bad == "ABS" else bad
+    if kind == "jsonl":
+        manifest = _jsonl(src / "m.jsonl", [{"before": b, "after": a}, {"before": b, "after": bad}])
+    else:
+        manifest = src / "m.csv"
+        manifest.write_text(f"before,after\n{b},{a}\n{b},{bad}\n")
+    res = run_cli("ingest", "pairs", manifest, "--out", tmp_path / "store")
+    assert res.code == 1 and expect in res.err and res.err.count("\n") == 1, res.err
+    assert not (tmp_path / "store").exists()
+
+
+@pytest.mark.timeout(60)
+def test_symlinks_out_of_the_source_and_loops_are_refused_with_a_note(run_cli, tmp_path):
+    src, outside = tmp_path / "src", tmp_path / "outside"
+    _pair_files(src, "inside", 1)
+    _pair_files(outside, "secret", 2)
+    (src / "loop").mkdir()
+    (src / "loop" / "up").symlink_to("..")  # walking it would never end
+    (src / "twins").symlink_to("twins")  # a link to itself
+    (src / "ext").symlink_to(outside)  # a folder outside
+    for side in ("before", "after"):  # files outside
+        (src / f"leak_{side}.png").symlink_to(outside / f"secret_{side}.png")
+    (src / "alias").symlink_to(src / "loop")  # inside the source: scanned under its own name only
+    res = run_cli("ingest", "pairs", src, "--out", tmp_path / "store", "--json")
+    assert res.code == 0, res.err
+    report = json.loads(res.out)
+    assert report["kept"] == 1
+    dropped = {d["item"]: d["reason"] for d in report["dropped_items"]}
+    assert dropped == {"ext": "outside_source", "leak_after.png": "outside_source", "leak_before.png": "outside_source",
+                       "loop/up": "symlink_loop", "twins": "symlink_loop", "alias": "symlink_alias"}
+    assert any("not followed" in n for n in report["notes"])
+    (rec,) = Store.open(tmp_path / "store").records()
+    assert rec.provenance_dict["source_files"] == ["inside_before.png", "inside_after.png"]
+
+
+def test_manifest_symlinks_out_are_refused_and_root_names_the_folder(run_cli, tmp_path):
+    data, outside = tmp_path / "data", tmp_path / "outside"
+    b, a = _pair_files(data / "cam", "p", 1)
+    _pair_files(outside, "o", 2)
+    (data / "cam" / "leak_after.png").symlink_to(outside / "o_after.png")
+    manifests = tmp_path / "manifests"
+    manifests.mkdir()
+    rows = [{"before": f"cam/{b}", "after": f"cam/{a}"}, {"before": f"cam/{b}", "after": "cam/leak_after.png"}]
+    manifest = _jsonl(manifests / "m.jsonl", rows)
+    res = run_cli("ingest", "pairs", manifest, "--out", tmp_path / "s1")  # relative to the manifest's folder
+    assert res.code == 1 and "not found" in res.err
+    res = run_cli("ingest", "pairs", manifest, "--root", data, "--out", tmp_path / "s2", "--json")
+    assert res.code == 0, res.err
+    report = json.loads(res.out)
+    assert report["kept"] == 1 and report["dropped_by_reason"] == {"outside_source": 1}
+    assert "leak_after.png is a symlink leading outside" in report["dropped_items"][0]["detail"]
+    res = run_cli("ingest", "pairs", data, "--root", data, "--out", tmp_path / "s3")
+    assert res.code == 1 and "--root applies to a .csv/.jsonl manifest" in res.err
+
+
+@pytest.mark.parametrize("where", ["caption", "license", "change_types"])
+def test_a_lone_surrogate_is_a_clear_error_and_leaves_no_store(run_cli, tmp_path, where):
+    src = tmp_path / "src"
+    b, a = _pair_files(src, "p", 1)
+    row = {"before": b, "after": a, "captions": ["a box appeared."], "license": "CC0", "change_types": ["addition"]}
+    bad = "bad \ud800 text"
+    if where == "caption":
+        row["captions"] = [bad]
+    elif where == "license":
+        row["license"] = bad
+    else:
+        row["change_types"] = [bad]
+    manifest = src / "m.jsonl"
+    manifest.write_text(json.dumps(row) + "\n")  # ensure_ascii: the file holds the escape \ud800
+    for out in (tmp_path / "new", tmp_path / "empty"):
+        (tmp_path / "empty").mkdir(exist_ok=True)
+        res = run_cli("ingest", "pairs", manifest, "--out", out)
+        assert res.code == 1 and "m.jsonl:1" in res.err and "not valid Unicode" in res.err, res.err
+        assert res.err.count("\n") == 1
+    assert not (tmp_path / "new").exists() and list((tmp_path / "empty").iterdir()) == []
+
+
+def test_line_separators_inside_manifest_captions_survive(run_cli, tmp_path):
+    src = tmp_path / "src"
+    b, a = _pair_files(src, "p", 1)
+    caption = "a box\u2028appeared\x85on the\u2029table\x1c."
+    _jsonl(src / "m.jsonl", [{"before": b, "after": a, "captions": [caption]}])
+    (src / "m.csv").write_text(f'before,after,captions\n{b},{a},"{caption}\nsecond line"\n', encoding="utf-8")
+    res = run_cli("ingest", "pairs", src / "m.jsonl", "--out", tmp_path / "s1")
+    assert res.code == 0, res.err
+    assert [r.captions for r in Store.open(tmp_path / "s1").records()] == [[caption]]
+    res = run_cli("ingest", "pairs", src / "m.csv", "--out", tmp_path / "s2")
+    assert res.code == 0, res.err
+    assert [r.captions for r in Store.open(tmp_path / "s2").records()] == [[caption + "\nsecond line"]]

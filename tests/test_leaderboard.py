@@ -66,9 +66,15 @@ def test_markdown_keeps_reported_rows_apart_with_citations(run_cli, results):
     rows = [line for line in real.splitlines() if line.startswith("| ") and "model" not in line]
     assert rows[0] == "| nn-caption | reproduced | 2 | 13.0 | 14.0 | 15.0 | 16.0 | - |"  # sorted by CIDEr, x100
     assert rows[1].startswith("| pixel-diff | reproduced |")
-    assert rows[2] == "| M3Diff (reported [1]) | reported |  | 14.3 | - | - | 31.3 | - |"
-    assert "| FINER-MLLM (reported [2]) | reported |  | - | - | - | 137.2 | - |" in md
-    assert "[1] Liu et al., OmniDiff" in md and "arXiv:2503.11093" in md
+    real_note = next(line for line in md.splitlines() if "protocol subset: domain/real)" in line)
+    n = real_note[1:real_note.index("]")]
+    assert rows[2] == f"| M3Diff (reported [{n}]) | reported |  | 14.3 | - | - | 31.3 | - |"
+    assert real_note.startswith(f"[{n}] Liu, Hou, Hou, Du, Meng and Huang. OmniDiff") and "(primary source;" in real_note
+    finer = next(line for line in md.splitlines() if "| FINER-MLLM (reported" in line and "137.2" in line)
+    note = next(line for line in md.splitlines() if line.startswith(f"[{finer.split('[')[1].split(']')[0]}] "))
+    assert "ProCap" in note and "Table 1" in note and "(secondary source; protocol subset: total)" in note
+    assert "Differential-Perceptive and Retrieval-Augmented MLLM" in note
+    assert "_headline subset: total (semantic and distractor pairs scored together" in md
     assert "### CLEVR-Change (test)" in md and "| my_model | reproduced | 3 |" in md
     assert "### CLEVR-Change, distractor pairs (test)" in md and "| my_model | reproduced | 1 | 13.0 |" in md
     without = run_cli("leaderboard", "--results", results, "--no-reported").out
@@ -84,7 +90,7 @@ def test_csv_and_latex(run_cli, results, tmp_path):
                      "Bleu_4": "65.00", "METEOR": "70.00", "ROUGE_L": "75.00", "CIDEr": "80.00", "SPICE": "",
                      "citation": ""}]
     reported = [r for r in rows if r["kind"] == "reported"]
-    assert len(reported) == 8 and all(r["citation"] for r in reported)
+    assert len(reported) == 11 and all(r["citation"] for r in reported)
     assert [r["benchmark"] for r in rows if r["model"] == "my_model"] == ["clevr_change", "clevr_change/distractor", "clevr_change/semantic"]
     tex = run_cli("leaderboard", "--results", results, "--format", "latex").out
     assert tex.count("\\toprule") == tex.count("\\bottomrule") == tex.count("\\begin{tabular}") >= 6
@@ -101,10 +107,25 @@ def test_bad_leaderboard_input(run_cli, results, args, message):
     assert res.code == 1 and message in res.err
 
 
-def test_corrupt_scores_file_is_a_clear_error(run_cli, results):
+@pytest.mark.parametrize("fmt", ["md", "csv", "latex", "html"])
+def test_a_corrupt_results_folder_is_skipped_with_a_warning(run_cli, results, fmt):
     (results / "pixel-diff" / "omnidiff" / "test" / "scores.json").write_text("{not json")
-    res = run_cli("leaderboard", "--results", results)
-    assert res.code == 1 and "unreadable scores file" in res.err
+    scores = results / "my_model" / "clevr_change" / "test" / "scores.json"
+    broken = json.loads(scores.read_text())
+    broken["metrics"]["CIDEr"] = "high"
+    scores.write_text(json.dumps(broken))
+    (results / "nn-caption" / "omnidiff" / "test" / "predictions.jsonl").write_text('{"pair_id": 3}\n')
+    res = run_cli("leaderboard", "--results", results, "--format", fmt, "--no-reported")
+    assert res.code == 0, res.err
+    warnings = [line for line in res.err.splitlines() if line.startswith("warning: ")]
+    assert any("pixel-diff/omnidiff/test" in w and "unreadable" in w for w in warnings)
+    assert any("my_model/clevr_change/test" in w and "not a number" in w for w in warnings)
+    assert "nn-caption" in res.out and "pixel-diff" not in res.out and "my_model" not in res.out
+    if fmt == "html":
+        assert any("predictions.jsonl:1" in w and "no example captions for nn-caption" in w for w in warnings)
+    (results / "nn-caption" / "omnidiff" / "test" / "run.json").write_text("[1, 2]")
+    res = run_cli("leaderboard", "--results", results, "--format", fmt, "--no-reported")
+    assert res.code == 1 and "no readable scores.json files" in res.err and "3 results folder(s) skipped" in res.err
 
 
 def test_out_refuses_a_folder(run_cli, results, tmp_path):

@@ -109,18 +109,47 @@ def test_gate_and_difference_projection_match_a_hand_computation():
     assert diff[0, 0].tolist() == pytest.approx(expected, abs=1e-6)
 
 
-def test_mdp_scale_weights_are_a_distribution_and_fusion_sees_the_other_image():
+def mdp_on_random_features(**options: str):
+    """A small MDP over three layers of random (before, after) features, and each block's output."""
     torch.manual_seed(0)
-    mdp = MultiScaleDifferentialPerception(MDPConfig(hidden_size=8, layers=(1, 2, 3), num_heads=2))
+    mdp = MultiScaleDifferentialPerception(MDPConfig(hidden_size=8, layers=(1, 2, 3), num_heads=2, **options))
     before = [torch.randn(2, 5, 8) for _ in range(3)]
     after = [torch.randn(2, 5, 8) for _ in range(3)]
-    per_layer = [block(b, a) for block, b, a in zip(mdp.blocks, before, after)]
+    return mdp, before, after, [block(b, a) for block, b, a in zip(mdp.blocks, before, after)]
+
+
+def test_mdp_scale_weights_are_a_distribution_and_fusion_sees_the_other_image():
+    mdp, before, after, per_layer = mdp_on_random_features()
     weights = mdp.scale(per_layer)
-    assert weights.shape == (2, 3)
-    assert torch.allclose(weights.sum(-1), torch.ones(2))
+    assert weights.shape == (2, 3, 1)
+    assert torch.allclose(weights.sum(1), torch.ones(2, 1))
     fused_before, _ = mdp(before, after)
     changed_after = [a + 1.0 for a in after]
     assert not torch.allclose(mdp(before, changed_after)[0], fused_before)
+
+
+def test_per_image_gates_weight_each_image_by_its_own_half_of_the_gate():
+    gate = ChannelGate(2, per_image=True)
+    assert tuple(gate.proj.weight.shape) == (4, 4)
+    f1, f2 = torch.tensor([[[1.0, 2.0]]]), torch.tensor([[[3.0, -1.0]]])
+    g1, g2 = gate(f1, f2)
+    lam = torch.sigmoid(gate.proj(torch.cat([f1, f2], dim=-1)))
+    assert torch.allclose(g1, lam[..., :2] * f1) and torch.allclose(g2, lam[..., 2:] * f2)
+    assert not torch.allclose(lam[..., :2], lam[..., 2:])  # two gates, not one
+
+
+def test_per_channel_layer_weights_are_a_distribution_per_channel_and_a_checkpoint_can_carry_them():
+    mdp, before, after, per_layer = mdp_on_random_features(layer_weights="per_channel", gate="per_image")
+    weights = mdp.scale(per_layer)
+    assert weights.shape == (2, 3, 8)
+    assert torch.allclose(weights.sum(1), torch.ones(2, 8))
+    fused_before, _ = mdp(before, after)
+    expected = sum(weights[:, k, None, :] * per_layer[k][0] for k in range(3))
+    assert torch.allclose(fused_before, expected, atol=1e-6)
+    with pytest.raises(ValueError, match="gate 'both'"):
+        MDPConfig(hidden_size=8, gate="both")
+    model = tiny_bundle(seed=3, mdp_gate="per_image", mdp_layer_weights="per_channel").model
+    assert model.config.mdp_gate == "per_image" and model.mdp.config.layer_weights == "per_channel"
 
 
 def test_anything_but_two_images_per_sample_is_refused(bundle):
@@ -223,7 +252,8 @@ def test_pickle_only_folders_are_refused(tmp_path, saved):
 
 @pytest.mark.parametrize("config_text, message", [
     ("{not json", "not JSON"),
-    ('{"model_type": "bert"}', "neither m3diff nor llava_onevision"),
+    ('{"model_type": "bert"}', "none of m3diff, llava_onevision, llava_qwen"),
+    ("[1, 2]", "not a JSON object"),
 ])
 def test_bad_configs_are_refused(saved, tmp_path, config_text, message):
     folder = copy_checkpoint(saved, tmp_path)

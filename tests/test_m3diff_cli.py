@@ -13,7 +13,7 @@ from safetensors.torch import load_file
 from conftest import REPO, make_record
 from m3diff_helpers import rewrite_weights, single_thread
 
-TINY = ("--preset", "tiny-random", "--device", "cpu", "--save-every", "1", "--batch-size", "1", "--grad-accum", "2")
+TINY = ("--preset", "tiny-random", "--device", "cpu", "--save-every", "1", "--batch-size", "1", "--global-batch-size", "2")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -134,22 +134,36 @@ def test_eval_without_cuda_or_with_a_broken_checkpoint_says_what_is_missing(run_
 
 
 # Acceptance 7 (CPU part) -------------------------------------------------------------------------------
-def test_gpu_check_runs_with_the_tiny_configuration_on_cpu(tmp_path, monkeypatch):
+def test_gpu_check_runs_every_section_with_the_tiny_configuration_on_cpu(tmp_path, monkeypatch, capsys):
+    from m3diff_helpers import tiny_bundle
+    from omnidiff.models.m3diff.pipeline import save_bundle
+
     monkeypatch.syspath_prepend(str(REPO / "scripts"))
     import gpu_check
 
+    weights = tmp_path / "weights"
+    save_bundle(tiny_bundle(), weights)
     out = tmp_path / "gpu.json"
     code = gpu_check.main(["--preset", "tiny", "--batch-sizes", "1,2", "--new-tokens", "2", "--repeats", "1",
-                           "--json", str(out)])
+                           "--train-pairs", "4", "--answer-tokens", "6", "--fsdp-ranks", "2", "--weights", str(weights),
+                           "--captions", "2", "--caption-tokens", "3", "--json", str(out)])
+    printed = capsys.readouterr().out
     assert code == 0
-    report = json.loads(out.read_text())
-    rows = {(r["model"], r["batch_size"]) for r in report["results"]}
+    report = json.loads(printed)  # stdout is exactly one JSON document
+    assert report == json.loads(out.read_text())
+    rows = {(r["model"], r["batch_size"]) for r in report["generation"]["results"]}
     assert rows == {("m3diff", 1), ("m3diff", 2), ("llava-onevision", 1), ("llava-onevision", 2)}
-    for row in report["results"]:
+    for row in report["generation"]["results"]:
         assert row["pairs_per_s"] > 0 and row["peak_memory_gib"] > 0
         assert (row["mdp_seconds"] > 0) == (row["model"] == "m3diff")
         assert 0 <= row["mdp_share"] < 1
-    assert set(report["throughput_ratio_vs_baseline"]) == {"1", "2"}
+    assert set(report["generation"]["throughput_ratio_vs_baseline"]) == {"1", "2"}
+    train, fsdp = report["train_step"], report["fsdp_step"]
+    assert train["step_seconds"] > 0 and train["peak_memory_gib"] > 0 and train["trainable_parameters"] > 0
+    assert fsdp.get("error") is None and fsdp["ranks"] == 2 and fsdp["parallel"] == "fsdp" and fsdp["step_seconds"] > 0
+    assert abs(fsdp["losses"][0] - train["losses"][0]) < 1e-4  # the same pairs, the same random model, sharded
+    assert len(report["weights"]["captions"]) == 2 and report["weights"]["load_seconds"] > 0
     if not torch.cuda.is_available():
         assert gpu_check.main(["--preset", "paper"]) == 1
+    assert gpu_check.main(["--preset", "tiny", "--train-pairs", "3"]) == 1
     sys.modules.pop("gpu_check", None)

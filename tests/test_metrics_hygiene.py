@@ -1,8 +1,10 @@
 """Bad and odd inputs to the scorer: each has a defined behaviour and none hangs (timeouts guard them).
 
 One scoring job over a corpus holding every odd caption (newlines, carriage returns, '|||', empty
-strings, non-ASCII text, a 2,000-word caption) is shared by the tests below; the well-defined part
-of it is compared with pycocoevalcap's stock classes.
+strings, non-ASCII text, a 2,000-word looping caption) is shared by the tests below; the well-defined
+part of it is compared with pycocoevalcap's stock classes. That job asks for the opt-in cut
+(``max_tokens=400``): uncut, METEOR would spend minutes aligning the looping captions. Whole long
+captions, the default, are tested on their own below.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ import random
 import pytest
 
 from omnidiff.metrics import ScoringInputError, score_captions
-from omnidiff.metrics.hygiene import MAX_CAPTION_TOKENS, normalize_caption
-from tests.metrics_helpers import stock_scores
+from omnidiff.metrics.hygiene import normalize_caption
+from tests.metrics_helpers import caption, stock_scores
 
 STOCK_METRICS = ("Bleu_1", "Bleu_2", "Bleu_3", "Bleu_4", "METEOR", "ROUGE_L", "CIDEr")
+CUT = 400  # the opt-in cut the shared job asks for
 
 
 def _long_caption(seed: int, words: int = 2000) -> str:
@@ -56,14 +59,14 @@ def _first_words(text: str, n: int) -> str:
 @pytest.fixture(scope="module")
 def odd_result():
     subsets = {"stock_safe": STOCK_SAFE, "cr": ["cr"], "unicode": ["unicode"], "long": ["long"]}
-    return score_captions(ODD_PREDICTIONS, ODD_REFERENCES, subsets, spice=False)
+    return score_captions(ODD_PREDICTIONS, ODD_REFERENCES, subsets, spice=False, max_tokens=CUT)
 
 
 @pytest.mark.timeout(600)
 def test_odd_captions_score_as_pycocoevalcap_scores_them(odd_result):
-    # the 2,000-word captions are scored as their first MAX_CAPTION_TOKENS tokens (documented)
-    preds = {**ODD_PREDICTIONS, "long": _first_words(ODD_PREDICTIONS["long"], MAX_CAPTION_TOKENS)}
-    refs = {**ODD_REFERENCES, "long": [_first_words(ODD_REFERENCES["long"][0], MAX_CAPTION_TOKENS)]}
+    # with the cut asked for, the 2,000-word captions are scored as their first CUT tokens
+    preds = {**ODD_PREDICTIONS, "long": _first_words(ODD_PREDICTIONS["long"], CUT)}
+    refs = {**ODD_REFERENCES, "long": [_first_words(ODD_REFERENCES["long"][0], CUT)]}
     expected = stock_scores(preds, refs, STOCK_SAFE)
     got = odd_result.subsets["stock_safe"]["metrics"]
     for metric in STOCK_METRICS:
@@ -96,11 +99,91 @@ def test_non_ascii_text_survives_tokenization(odd_result):
 
 
 @pytest.mark.timeout(600)
-def test_two_thousand_word_captions_are_cut_and_noted(odd_result):
+def test_the_asked_for_cut_applies_and_is_noted(odd_result):
     long = odd_result.subsets["long"]["metrics"]
     assert all(long[m] is not None for m in STOCK_METRICS)
     assert 0 < long["Bleu_1"] < 1
-    assert odd_result.notes["long_captions"].startswith(f"2 caption(s) longer than {MAX_CAPTION_TOKENS} tokens")
+    assert odd_result.notes["max_tokens"].startswith(f"captions cut to their first {CUT} PTB tokens")
+    assert "2 caption(s) were longer" in odd_result.notes["max_tokens"]
+
+
+RAMBLE = ("the image shows there is some also we can see that in of picture appears seems like it very really "
+          "scene red blue").split()
+
+
+def _rambling(words: int, seed: int) -> str:
+    """A runaway generation: one fitting sentence, then filler (no punctuation, so that its first N
+    words are its first N PTB tokens)."""
+    rng = random.Random(seed)
+    text = caption(rng, "color").split()
+    return " ".join(text + [rng.choice(RAMBLE) for _ in range(words - len(text))])
+
+
+@pytest.fixture(scope="module")
+def long_corpus():
+    rng = random.Random(7)
+    preds = {"rambling": _rambling(5000, 1), "medium": _rambling(600, 2)}
+    refs = {"rambling": [caption(rng, "color", 60) for _ in range(3)], "medium": [caption(rng, "color", 60) for _ in range(3)]}
+    for i in range(4):
+        preds[f"p{i}"] = caption(rng, "color")
+        refs[f"p{i}"] = [caption(rng, "color") for _ in range(3)]
+    return preds, refs
+
+
+@pytest.mark.timeout(900)
+def test_long_captions_score_as_stock_by_default_and_are_cut_only_when_asked(long_corpus):
+    from tests.metrics_helpers import close_stock_meteor
+
+    preds, refs = long_corpus
+    ids = list(refs)
+    shorter = [i for i in ids if i != "rambling"]  # METEOR is compared on these (stock METEOR is slow on 5,000 words)
+    messages: list[str] = []
+    whole = score_captions(preds, refs, {"shorter": shorter, "rambling": ["rambling"]}, spice=False,
+                           progress=messages.append)
+    assert "max_tokens" not in whole.notes
+    assert any("over 400 tokens" in m and "may take minutes" in m for m in messages)  # the slow part is announced
+
+    from pycocoevalcap.bleu.bleu import Bleu
+    from pycocoevalcap.cider.cider import Cider
+    from pycocoevalcap.meteor.meteor import Meteor
+    from pycocoevalcap.rouge.rouge import Rouge
+    from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
+
+    def stock_without_meteor(members):
+        tok = PTBTokenizer()
+        gts = tok.tokenize({i: [{"caption": c} for c in refs[i]] for i in members})
+        res = tok.tokenize({i: [{"caption": preds[i]}] for i in members})
+        out = {f"Bleu_{k + 1}": v for k, v in enumerate(Bleu(4).compute_score(gts, res, verbose=0)[0])}
+        out["ROUGE_L"] = Rouge().compute_score(gts, res)[0]
+        out["CIDEr"] = Cider().compute_score(gts, res)[0]
+        return out
+
+    for members, got in ((ids, whole.metrics), (["rambling"], whole.subsets["rambling"]["metrics"])):
+        for metric, value in stock_without_meteor(members).items():
+            assert got[metric] == pytest.approx(float(value), abs=1e-9, rel=0), (members, metric)
+    rambling = whole.subsets["rambling"]["metrics"]["Bleu_1"]
+    assert rambling < 0.05  # the runaway generation is not rewarded
+
+    cut = score_captions(preds, refs, {"rambling": ["rambling"]}, spice=False, max_tokens=400)
+    assert "--max-tokens 400" in cut.notes["max_tokens"] and "2 caption(s) were longer" in cut.notes["max_tokens"]
+    cut_preds = {**preds, "rambling": _first_words(preds["rambling"], 400), "medium": _first_words(preds["medium"], 400)}
+    meteor = Meteor()  # one stock JVM for both comparisons
+    try:
+        expected_whole = stock_scores(preds, refs, shorter, meteor=meteor)  # 600 words, uncut
+        expected_cut = stock_scores(cut_preds, refs, ["rambling"], meteor=meteor)
+    finally:
+        close_stock_meteor(meteor)
+    for metric in STOCK_METRICS:
+        assert whole.subsets["shorter"]["metrics"][metric] == pytest.approx(expected_whole[metric], abs=1e-9, rel=0), metric
+        assert cut.subsets["rambling"]["metrics"][metric] == pytest.approx(expected_cut[metric], abs=1e-9, rel=0), metric
+    assert cut.subsets["rambling"]["metrics"]["Bleu_1"] > 3 * rambling
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("bad", [0, -3, True, 2.5])
+def test_max_tokens_must_be_a_positive_count(bad):
+    with pytest.raises(ScoringInputError, match="--max-tokens"):
+        score_captions({"a": "x"}, {"a": ["x"]}, spice=False, max_tokens=bad)
 
 
 @pytest.mark.timeout(120)
@@ -178,3 +261,26 @@ def test_a_meteor_that_stops_answering_is_stopped_not_waited_for(monkeypatch):
         # the JVM is still loading its paraphrase table: no answer within 0.5 s
         with pytest.raises(JavaError, match="did not answer 1 line\\(s\\) within 0.5 s and was stopped"):
             session.segment_stats([("a cat", ["a cat sat"])])
+
+
+@pytest.mark.timeout(300)
+def test_the_cut_is_asked_by_name_on_the_command_line_and_recorded(run_cli, tmp_path):
+    from annotations import Store
+    from tests.conftest import make_record
+
+    store = Store.create(tmp_path / "store", name="cut")
+    store.append([make_record(i) for i in range(3)])
+    results = tmp_path / "results"
+    res = run_cli("eval", "--model", "pixel-diff", "--data", store.root, "--results", results, "--no-spice",
+                  "--no-progress", "--max-tokens", "3")
+    assert res.code == 0, res.err
+    folder = results / "pixel-diff" / "omnidiff" / "test"
+    scores = json.loads((folder / "scores.json").read_text())
+    assert "--max-tokens 3" in scores["notes"]["max_tokens"]
+    assert json.loads((folder / "run.json").read_text())["max_tokens"] == 3
+    scored = run_cli("score", "--predictions", folder / "predictions.jsonl", "--references", store.root,
+                     "--benchmark", "omnidiff", "--no-spice", "--max-tokens", "3")
+    assert scored.code == 0, scored.err
+    assert json.loads(scored.out)["metrics"] == scores["metrics"]
+    bad = run_cli("score", "--predictions", folder / "predictions.jsonl", "--references", store.root, "--max-tokens", "0")
+    assert bad.code == 1 and "--max-tokens 0" in bad.err

@@ -116,3 +116,30 @@ def test_bad_repo_name_and_invalid_store(run_cli, two_domain_store, tmp_path):
     (two_domain_store.root / "omnidiff.json").write_text("{")
     res = run_cli("publish", two_domain_store.root, "--repo", "org/demo", "--dry-run", tmp_path / "o")
     assert res.code == 1 and "manifest is not valid JSON" in res.err
+
+
+def _front_matter(card: str) -> dict:
+    import yaml
+
+    head, sep, _ = card.partition("\n---\n")
+    assert head.startswith("---\n") and sep
+    return yaml.safe_load(head[4:])
+
+
+@pytest.mark.parametrize("license", ["mit\nfoo: bar", "mit\n---\n# injected", "cc-by-4.0 # x", "{a: b}", "", "mit: x"])
+def test_a_licence_with_newlines_or_yaml_specials_cannot_reach_the_card(run_cli, two_domain_store, tmp_path, license):
+    out = tmp_path / "repo"
+    res = run_cli("publish", two_domain_store.root, "--repo", "org/demo", "--dry-run", out, "--license", license)
+    assert res.code == 1 and res.err.startswith("error: --license") and res.err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_the_card_front_matter_holds_exactly_its_keys_whatever_the_store_name(run_cli, tmp_path):
+    store = Store.create(tmp_path / "store", name='evil\nlicense: other\n---\n"quoted": [x]')
+    store.append([make_record(0)])
+    out = tmp_path / "repo"
+    res = run_cli("publish", store.root, "--repo", "org/demo", "--dry-run", out, "--license", "apache-2.0")
+    assert res.code == 0, res.err
+    meta = _front_matter((out / "README.md").read_text())
+    assert meta["license"] == "apache-2.0" and meta["pretty_name"] == store.name
+    assert set(meta) == {"license", "task_categories", "language", "size_categories", "pretty_name", "tags", "configs"}

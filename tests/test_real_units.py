@@ -10,7 +10,8 @@ from annotations.errors import OmniDiffError
 from generators.real.align import Alignment, register
 from generators.real.quality import QualityThresholds, hamming, measure, phash
 from generators.real.sources import discover_folder
-from generators.real.splits import assign_splits, parse_ratios
+from annotations.splits import assign_splits
+from annotations.splits import parse_split_ratios as parse_ratios
 from tests.real_helpers import jpeg_bytes, save_png, scene
 
 
@@ -74,7 +75,7 @@ def test_discovery_conventions_and_ambiguity(tmp_path):
     save_png(img, tmp_path / "b_before.png")
     save_png(img, tmp_path / "b_after.png")
     (tmp_path / "notes.txt").write_text("not an image: ignored")
-    pairs = discover_folder(tmp_path)
+    pairs = discover_folder(tmp_path).pairs
     assert [(p.name, p.before.name, p.after.name) for p in pairs] == [
         ("a", "a.png", "a_2.png"), ("b", "b_before.png", "b_after.png")]
     save_png(img, tmp_path / "a.jpg")  # two files with one stem: which one is the pair?

@@ -144,12 +144,18 @@ def test_rerun_skips_stored_scenes(twin_stores, run_cli, tmp_path):
     assert Store.open(a).pair_ids() == before
 
 
-def test_sigkill_halfway_then_rerun_equals_uninterrupted_run(tmp_path, run_cli):
-    """Acceptance 2."""
-    args = ["render", "--scenes", "6", "--profile", "test", "--seed", "4", "--pairs-per-scene", "3", "--setting", "tabletop"]
+def test_sigkill_halfway_then_rerun_equals_uninterrupted_run(tmp_path, run_cli, monkeypatch):
+    """Acceptance 2; the killed run's scratch folder is removed by the next run."""
+    import tempfile
+
+    args = ["render", "--scenes", "6", "--profile", "test", "--seed", "4", "--pairs-per-scene", "3", "--append-every", "0.2",
+            "--setting", "tabletop"]
     killed = tmp_path / "killed"
+    scratch_root = tmp_path / "tmp"
+    scratch_root.mkdir()
     proc = subprocess.Popen([sys.executable, "-c", "import cli; cli.main()", *args, "--out", str(killed)],
-                            cwd=REPO, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            cwd=REPO, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=dict(os.environ, TMPDIR=str(scratch_root)))
     deadline = time.monotonic() + 240
     pairs = 0
     while time.monotonic() < deadline and proc.poll() is None:
@@ -166,8 +172,12 @@ def test_sigkill_halfway_then_rerun_equals_uninterrupted_run(tmp_path, run_cli):
     proc.wait(timeout=30)
     partial = Store.open(killed).pair_ids()
     assert 9 <= len(partial) < 18, f"the kill did not land halfway ({len(partial)} pairs)"
+    assert [p.name.split("-")[2] for p in scratch_root.glob("omnidiff-render-*")] == [str(proc.pid)]  # left behind
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch_root))
     res = run_cli(*args, "--out", killed)
     assert res.code == 0, res.err
+    assert list(scratch_root.glob("omnidiff-render-*")) == []  # the stale folder went, and this run removed its own
+    monkeypatch.undo()
     ids = Store.open(killed).pair_ids()
     assert len(ids) == len(set(ids)) == 18
     res = run_cli(*args, "--out", tmp_path / "whole")
@@ -180,8 +190,9 @@ def test_a_crashing_worker_loses_only_its_scene(tmp_path, run_cli, monkeypatch):
     args = ["render", "--scenes", "3", "--profile", "test", "--seed", "2", "--preset", "clevr-change"]
     monkeypatch.setenv("OMNIDIFF_RENDER_FAULT", "1")  # scene 1 kills its worker every time
     res = run_cli(*args, "--out", tmp_path / "s")
-    assert res.code == 0, res.err
-    assert "1 failed" in res.out
+    assert res.code == 1, res.err  # a render with failed scenes is not a success
+    assert "1 failed" in res.out and "error: 1 of 3 scene(s) failed" in res.err
+    assert "failed: clevr_change-s2-000001: worker crashed" in res.err
     store = Store.open(tmp_path / "s")
     assert {sid for sid in store.table(["scene_id"]).column("scene_id").to_pylist()} == {
         "clevr_change-s2-000000", "clevr_change-s2-000002"}

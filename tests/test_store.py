@@ -187,9 +187,9 @@ def test_sigkill_during_append_leaves_a_sound_store(small_store, delay):
 
 
 def test_large_append_is_split_into_shards(tmp_path, monkeypatch):
-    import annotations.store as store_mod
+    import annotations.shards as shards_mod
 
-    monkeypatch.setattr(store_mod, "SHARD_IMAGE_BYTES", 2000)
+    monkeypatch.setattr(shards_mod, "SHARD_IMAGE_BYTES", 2000)
     store = Store.create(tmp_path / "s")
     shards = store.append([make_record(i) for i in range(6)])
     assert len(shards) > 1 and sum(s.rows for s in shards) == 6

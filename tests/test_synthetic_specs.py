@@ -28,7 +28,8 @@ from generators.synthetic.changes import (
 from generators.synthetic.geometry import CameraFrame, in_frame, separated
 from generators.synthetic.masks import MAX_ID, box_of, decode_ids, mask_png, palette8, pixel_counts, text_id, uid_color
 from generators.synthetic.plan import normalise_preset, plan_pairs
-from generators.synthetic.run import parse_ratios, parse_shard
+from annotations.splits import parse_split_ratios as parse_ratios
+from generators.synthetic.run import parse_shard
 from generators.synthetic.sampling import DIRECTION_MARGIN, MIN_GAP, SamplingError, sample_scene
 from generators.synthetic.seeding import derive_seed, stream
 from generators.synthetic.spec import SceneSpec

@@ -10,25 +10,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from annotations import Store
-from annotations.schema import records_to_table
-from annotations.store import count_rows
 from conftest import make_pair_images, make_record, png_bytes
+from store_helpers import snapshot, write_raw_shard
 from PIL import Image
-
-
-def snapshot(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-def write_raw_shard(store: Store, records, split: str = "test") -> str:
-    """Bypass append's checks to plant a bad shard, keeping the manifest consistent with it."""
-    rel = f"data/{split}-{len(store.manifest['shards']):05d}.parquet"
-    pq.write_table(records_to_table(records), store.root / rel)
-    store.manifest["shards"].append({"file": rel, "split": split, "rows": len(records)})
-    store.manifest["counts"] = count_rows(store.table(["split", "domain", "change_types"]))
-    store._write_manifest()
-    return rel
 
 
 def check(run_cli, root: Path, expected: str) -> str:

@@ -54,12 +54,21 @@ def _read(path: Path) -> bytes:
         raise MediaError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
-def ingest_pairs(src: Path, options: IngestOptions, track: Track = no_progress) -> tuple[IngestReport, Store | None]:
-    """Pairs from a folder (naming conventions) or a CSV/JSONL manifest."""
+def ingest_pairs(
+    src: Path, options: IngestOptions, track: Track = no_progress, root: Path | None = None
+) -> tuple[IngestReport, Store | None]:
+    """Pairs from a folder (naming conventions) or a CSV/JSONL manifest (paths relative to ``root``,
+    by default the manifest's folder)."""
     target = open_target(options.out)
-    sources = discover(src)
+    found = discover(src, root)
+    sources = found.pairs
     index = duplicate_index(target, options.dedupe_against, options.dedupe_distance)
     report = IngestReport("pairs", str(src), options.seed)
+    for refused in found.refused:
+        report.drop(refused.item, refused.reason, refused.detail)
+    if found.refused:
+        report.notes.append(f"{len(found.refused)} item(s) not followed (symlinks leading outside {found.root}, "
+                            "symlink loops, symlinked folders of the source): listed as dropped")
     records: list[PairRecord] = []
     for item in track(sources, "ingesting pairs", len(sources)):
         data_b, data_a = _read(item.before), _read(item.after)
@@ -78,7 +87,7 @@ def ingest_pairs(src: Path, options: IngestOptions, track: Track = no_progress) 
             license=item.license,
             source=item.source,
             setting=item.setting,
-            provenance={"source_files": [_relative(item.before, src), _relative(item.after, src)],
+            provenance={"source_files": [_relative(item.before, found.root), _relative(item.after, found.root)],
                         "source_had_exif": before.had_exif or after.had_exif},
         )
         rec = build_record(prep, options, index, report)
@@ -87,12 +96,9 @@ def ingest_pairs(src: Path, options: IngestOptions, track: Track = no_progress) 
     return _finish(target, records, report, options)
 
 
-def _relative(path: Path, src: Path) -> str:
-    base = src if src.is_dir() else src.parent
-    try:
-        return path.resolve().relative_to(base.resolve()).as_posix()
-    except ValueError:
-        return path.name
+def _relative(path: Path, root: Path) -> str:
+    """The file as the source names it (discovery keeps every file below ``root``)."""
+    return path.relative_to(root).as_posix()
 
 
 def _finish(target: Store | None, records: list[PairRecord], report: IngestReport, options: IngestOptions):

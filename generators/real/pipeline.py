@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,16 +18,16 @@ from typing import Any, TypeVar
 import numpy as np
 
 from annotations import PairRecord, Store
-from annotations.errors import OmniDiffError
+from annotations.errors import OmniDiffError, file_in_the_way
+from annotations.splits import assign_splits
 from annotations.schema import decode_image
-from annotations.store import MANIFEST
+from annotations.layout import MANIFEST
 from generators.real.align import register
 from generators.real.media import encode_clean, encode_mask
 from generators.real.privacy import blur_faces_in_pair
 from generators.real.proposals import propose_change_mask
 from generators.real.quality import DuplicateIndex, QualityThresholds, hash_hex, measure, phash
 from generators.real.report import IngestReport
-from generators.real.splits import assign_splits
 
 GENERATOR = "omnidiff.generators.real"
 GENERATOR_VERSION = "1"
@@ -61,6 +62,11 @@ class IngestOptions:
 
         if self.split is not None and self.split not in SPLITS:
             raise OmniDiffError(f"--split {self.split!r}: choose one of {', '.join(SPLITS)}")
+        for flag, text in (("--setting", self.setting), ("--license", self.license), ("--source", self.source)):
+            try:
+                (text or "").encode("utf-8")
+            except UnicodeEncodeError:
+                raise OmniDiffError(f"{flag} {text!r} is not valid UTF-8 text") from None
         for other in self.dedupe_against:
             if not (Path(other) / MANIFEST).is_file():
                 raise OmniDiffError(f"--dedupe-against {other}: not a store ({MANIFEST} is missing)")
@@ -103,6 +109,9 @@ def open_target(out: Path) -> Store | None:
     """The existing store at ``out``, or None when it is to be created; refuses anything else early."""
     if (out / MANIFEST).is_file():
         return Store.open(out)
+    blocker = file_in_the_way(out)
+    if blocker is not None:  # said now, not after every image has been read
+        raise OmniDiffError(f"--out {out}: {blocker} is a file, not a folder")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise OmniDiffError(f"{out}: exists and is neither a store nor an empty folder; choose a new --out")
     return None
@@ -209,6 +218,13 @@ def _known_scene_splits(store: Store | None) -> dict[str, str]:
     return dict(zip(cols["scene_id"], cols["split"]))
 
 
+def _remove_new_store(out: Path, keep_folder: bool) -> None:
+    """Undo ``Store.create`` of an append that failed; an empty folder the user made stays."""
+    shutil.rmtree(out, ignore_errors=True)
+    if keep_folder:
+        out.mkdir(exist_ok=True)
+
+
 def write_records(
     target: Store | None, records: list[PairRecord], report: IngestReport, options: IngestOptions
 ) -> Store:
@@ -221,8 +237,14 @@ def write_records(
         prov = rec.provenance_dict
         prov["split_seed"] = options.seed
         rec.provenance = json.dumps(prov, sort_keys=True, ensure_ascii=False)
+    existed = options.out.exists()
     store = target if target is not None else Store.create(options.out, name=options.out.name)
-    store.append(records)
+    try:
+        store.append(records)
+    except BaseException:
+        if target is None:  # a store this run created holds nothing else: leave no empty store behind
+            _remove_new_store(options.out, existed)
+        raise
     report.kept = [r.pair_id for r in records]
     report.stats["splits"] = {s: sum(1 for r in records if r.split == s) for s in sorted(set(splits.values()))}
     history = list(store.info.get("ingest_reports", []))

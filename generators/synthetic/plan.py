@@ -5,16 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from annotations import TAXONOMY
+from annotations.benchmark_names import benchmark_key
 from annotations.errors import OmniDiffError
 from generators.synthetic.seeding import stream
 
 PRESETS = ("omnidiff", "clevr_change", "clevr_dc")
 SETTINGS = ("tabletop", "indoor", "outdoor")
 DEFAULT_SETTINGS = {"omnidiff": ("indoor", "outdoor"), "clevr_change": ("tabletop",), "clevr_dc": ("tabletop",)}
-CLEVR_CHANGE_SEMANTIC = ("color", "material", "add", "drop", "move")
-CLEVR_DC_ACTIONS = ("color", "material", "add", "remove", "move", "distractor")
-NATIVE_TO_CHANGE = {"color": "color", "material": "material", "add": "addition", "drop": "disappearance",
-                    "remove": "disappearance", "move": "movement"}
+# the CLEVR benchmarks' own labels, in their published order (annotations/taxonomy.json)
+CLEVR_CHANGE_SEMANTIC = tuple(TAXONOMY.native_labels("clevr_change", distractors=False))
+CLEVR_DC_ACTIONS = tuple(TAXONOMY.native_labels("clevr_dc"))
+NATIVE_TO_CHANGE = {label: TAXONOMY.map_native(bench, label).change_types[0]
+                    for bench in ("clevr_change", "clevr_dc") for label in TAXONOMY.native_labels(bench, distractors=False)}
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,10 @@ class PairPlan:
 
 
 def normalise_preset(name: str) -> str:
-    key = name.strip().lower().replace("-", "_")
+    try:
+        key = benchmark_key(name)  # presets are named after the benchmarks they imitate
+    except OmniDiffError:
+        key = None
     if key not in PRESETS:
         raise OmniDiffError(f"unknown preset {name!r}; choose omnidiff, clevr-change or clevr-dc")
     return key

@@ -29,6 +29,36 @@ READY_TIMEOUT_S = 180.0
 SCENE_TIMEOUT_S = 3600.0  # a worker silent this long on one scene is killed and treated as crashed
 
 
+SCRATCH_PREFIX = "omnidiff-render-"  # then the owner's PID: omnidiff-render-<pid>-<random>
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def remove_stale_scratch(folder: Path) -> list[Path]:
+    """Remove this user's render scratch folders whose owning process is gone (a killed parent
+    cannot clean up after itself); returns what was removed."""
+    removed = []
+    for path in folder.glob(f"{SCRATCH_PREFIX}*"):
+        owner = path.name[len(SCRATCH_PREFIX):].split("-", 1)[0]
+        try:
+            info = path.lstat()
+        except OSError:
+            continue
+        if not owner.isdigit() or _pid_alive(int(owner)) or info.st_uid != os.getuid() or path.is_symlink():
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
 @dataclass
 class _Worker:
     wid: int
@@ -36,6 +66,7 @@ class _Worker:
     tasks: Any
     conn: Any  # read end of the worker's result pipe; None once it reached end of file
     job: SceneJob | None = None
+    tries: int = 0  # how many times its job has been tried, this try included
     ready: bool = False
     assigned: int = 0  # scenes sent; a worker retires after scenes_per_worker, so it gets no more
     job_started: float = 0.0
@@ -53,6 +84,32 @@ class PoolEvent:
     info: dict[str, Any] | None = None
 
 
+class PendingJobs:
+    """Jobs waiting for a worker, with how often each was tried: retries first, then the next ones
+    drawn from a lazy plan (memory grows with the jobs in flight, not with the plan)."""
+
+    def __init__(self, jobs: Iterable[SceneJob], total: int) -> None:
+        self._fresh = iter(jobs)
+        self._left = total  # fresh jobs not drawn yet
+        self._retries: deque[tuple[SceneJob, int]] = deque()
+
+    def __len__(self) -> int:
+        return len(self._retries) + self._left
+
+    def popleft(self) -> tuple[SceneJob, int]:
+        """The next job and how many times it was tried before."""
+        if self._retries:
+            return self._retries.popleft()
+        job = next(self._fresh, None)
+        if job is None:
+            raise RuntimeError("the render plan ended before its announced count")
+        self._left -= 1
+        return job, 0
+
+    def appendleft(self, job: SceneJob, tried: int) -> None:
+        self._retries.appendleft((job, tried))
+
+
 class RenderPool:
     def __init__(self, workers: int, profile_name: str, scenes_per_worker: int,
                  scene_timeout: float = SCENE_TIMEOUT_S) -> None:
@@ -64,7 +121,9 @@ class RenderPool:
         self.workers: dict[int, _Worker] = {}
         self._next_id = 0
         self.started_workers = 0
-        self.scratch = Path(tempfile.mkdtemp(prefix="omnidiff-render-"))  # workers' render files; removed at close
+        remove_stale_scratch(Path(tempfile.gettempdir()))
+        # workers' render files; removed at close, or by a later run when this process was killed
+        self.scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
 
     def _spawn(self) -> _Worker:
         from generators.synthetic.worker import worker_main
@@ -85,28 +144,27 @@ class RenderPool:
         self.workers[wid] = worker
         return worker
 
-    def run(self, jobs: Iterable[SceneJob], on_event: Callable[[PoolEvent], None]) -> None:
-        """Render every job; ``on_event`` gets each finished or failed scene in the parent process."""
-        pending: deque[SceneJob] = deque(jobs)
-        tries: dict[int, int] = {}
-        total = len(pending)
+    def run(self, jobs: Iterable[SceneJob], total: int, on_event: Callable[[PoolEvent], None]) -> None:
+        """Render the ``total`` jobs that ``jobs`` yields (drawn as workers free up, never all held);
+        ``on_event`` gets each finished or failed scene in the parent process."""
+        pending = PendingJobs(jobs, total)
         finished = 0
         try:
             while finished < total:
                 self._top_up(pending, total)
                 for w in list(self.workers.values()):
                     if w.ready and w.job is None and pending and w.assigned < self.scenes_per_worker:
-                        w.job = pending.popleft()
+                        w.job, tried = pending.popleft()
+                        w.tries = tried + 1
                         w.assigned += 1
                         w.job_started = time.monotonic()
-                        tries[w.job.scene_index] = tries.get(w.job.scene_index, 0) + 1
                         w.tasks.put(w.job)
                 finished += self._collect(on_event)
-                finished += self._reap(pending, tries, on_event)
+                finished += self._reap(pending, on_event)
         finally:
             self.close()
 
-    def _top_up(self, pending: deque[SceneJob], total: int) -> None:
+    def _top_up(self, pending: PendingJobs, total: int) -> None:
         busy = sum(1 for w in self.workers.values() if w.job is not None or w.assigned >= self.scenes_per_worker)
         while len(self.workers) < self.n and len(self.workers) < busy + len(pending):
             if self.started_workers >= self.n + total * MAX_TRIES + total // max(1, self.scenes_per_worker) + 2:
@@ -160,7 +218,7 @@ class RenderPool:
             return 1
         return 0
 
-    def _reap(self, pending: deque[SceneJob], tries: dict[int, int], on_event: Callable[[PoolEvent], None]) -> int:
+    def _reap(self, pending: PendingJobs, on_event: Callable[[PoolEvent], None]) -> int:
         """Replace dead workers; a crash with a scene in flight retries it once, then fails it."""
         finished = 0
         for w in list(self.workers.values()):
@@ -178,8 +236,8 @@ class RenderPool:
             if job is None:
                 continue
             code = w.process.exitcode
-            if tries.get(job.scene_index, 0) < MAX_TRIES:
-                pending.appendleft(job)
+            if w.tries < MAX_TRIES:
+                pending.appendleft(job, w.tries)
             else:
                 why = f"took longer than {self.scene_timeout:.0f} s" if w.timed_out else f"crashed (exit code {code})"
                 on_event(PoolEvent("failed", job.scene_index, reason=f"worker {why} twice on this scene"))

@@ -1,25 +1,31 @@
-"""``omnidiff render``: plan the scenes, skip those already stored, render them, append per scene.
+"""``omnidiff render``: plan the scenes, skip those already stored, render them, append in batches.
 
-The parent process owns the store: it appends each finished scene's pairs as one atomic shard
-(so appends are serialised and a kill loses at most the scenes in flight), and records failed
-scenes with their reasons in ``manifest["info"]["render"]["failed"]``. A rerun skips scene ids
-that are already in the store, so an interrupted run is resumed by running it again.
+The parent process owns the store and holds its writer lock for the whole run (a second render into
+the same store exits at once, naming this one's PID). Finished scenes are buffered and appended as one
+shard per ~256 MiB of images or per minute, whichever comes first (``annotations.buffered``), with the
+failed scenes and their reasons committed in the same manifest write
+(``manifest["info"]["render"]["failed"]``). A kill loses at most the scenes not yet appended; a rerun
+skips scene ids that are already in the store, so it renders exactly those again.
 """
 
 from __future__ import annotations
 
+import copy
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from annotations import SPLITS, Store
+from annotations.buffered import FLUSH_BYTES, FLUSH_SECONDS, BufferedAppender
 from annotations.errors import OmniDiffError
 from generators.synthetic import GENERATOR_VERSION
 from generators.synthetic.plan import normalise_preset, parse_settings, setting_for
 from generators.synthetic.pool import PoolEvent, RenderPool
 from generators.synthetic.profiles import get_profile
 from generators.synthetic.scene_job import SceneJob, scene_id_for
+
+MAX_SCENES = 10_000_000  # a month of a fast GPU at a quarter second a scene; more is a typo
 
 
 @dataclass
@@ -38,6 +44,8 @@ class RenderOptions:
     scenes_per_worker: int = 25  # recycle a Blender process after this many scenes
     scene_timeout: float = 3600.0  # seconds one scene may take before its worker is killed
     backend: str = "local"
+    append_bytes: int = FLUSH_BYTES  # buffered scenes are appended past this many image bytes...
+    append_seconds: float = FLUSH_SECONDS  # ...or this long after the first of them finished
     setting: str | None = None  # --setting: comma-separated settings; None = the preset's default
     settings: tuple[str, ...] = ()  # parsed by check_options
 
@@ -69,22 +77,15 @@ def parse_shard(text: str | None) -> tuple[int, int]:
     return (i, n)
 
 
-def parse_ratios(text: str) -> tuple[float, float, float]:
-    try:
-        values = tuple(float(p) for p in text.split(","))
-    except ValueError:
-        raise OmniDiffError(f"--split-ratios {text!r}: expected three numbers, e.g. 0.8,0.1,0.1") from None
-    if len(values) != 3 or any(v < 0 for v in values) or abs(sum(values) - 1.0) > 1e-6:
-        raise OmniDiffError(f"--split-ratios {text!r}: need three non-negative shares that add up to 1")
-    return values  # type: ignore[return-value]
-
-
 def check_options(opts: RenderOptions) -> None:
     opts.preset = normalise_preset(opts.preset)
     opts.settings = parse_settings(opts.setting, opts.preset)
     get_profile(opts.profile)
     if opts.scenes < 1:
         raise OmniDiffError("--scenes must be at least 1")
+    if opts.scenes > MAX_SCENES:
+        raise OmniDiffError(f"--scenes {opts.scenes}: at most {MAX_SCENES:,} scenes per store "
+                            "(render more as several stores, or with --shard on several machines)")
     if opts.split is not None and opts.split not in SPLITS:
         raise OmniDiffError(f"--split {opts.split!r}: choose train, val or test")
     if opts.workers < 1:
@@ -101,20 +102,50 @@ def check_options(opts: RenderOptions) -> None:
         raise OmniDiffError(f"--out {opts.out}: exists and is not a folder")
 
 
-def plan_jobs(opts: RenderOptions, done_scene_ids: set[str]) -> tuple[list[SceneJob], int]:
+@dataclass
+class JobPlan:
+    """The scenes still to render, planned lazily: ``jobs`` yields them in scene order and ``count``
+    says how many it will yield, so ``--scenes`` may be large without a list of them in memory."""
+
+    jobs: Iterator[SceneJob]
+    count: int
+    skipped: int  # scenes of this plan already in the store
+
+
+def _indices_in_shard(scenes: int, shard: tuple[int, int]) -> int:
+    i, n = shard
+    return max(0, (scenes - i + n - 1) // n)
+
+
+def scene_id_of(opts: RenderOptions, index: int) -> str:
+    """The id of scene ``index`` of this plan (its setting is drawn from the index, in equal shares)."""
+    return scene_id_for(opts.preset, opts.seed, index, setting_for(opts.settings, opts.seed, index))
+
+
+def _planned_index(opts: RenderOptions, scene_id: str) -> int | None:
+    """The scene index of a stored scene id when it belongs to this plan (preset, settings, seed, shard, count)."""
+    digits = scene_id.rsplit("-", 1)[-1]
+    if not digits.isdigit():
+        return None
+    index = int(digits)
+    if index >= opts.scenes or index % opts.shard[1] != opts.shard[0] or scene_id_of(opts, index) != scene_id:
+        return None
+    return index
+
+
+def plan_jobs(opts: RenderOptions, done_scene_ids: set[str], bpy_version: str = "") -> JobPlan:
+    """The scenes of ``opts`` that are not in ``done_scene_ids``; costs the stored ids, not ``--scenes``."""
     shard_i, shard_n = opts.shard
     profile = get_profile(opts.profile)
-    jobs, skipped = [], 0
-    for index in range(opts.scenes):
-        if index % shard_n != shard_i:
-            continue
-        setting = setting_for(opts.settings, opts.seed, index)
-        if scene_id_for(opts.preset, opts.seed, index, setting) in done_scene_ids:
-            skipped += 1
-            continue
-        jobs.append(SceneJob(opts.preset, opts.seed, index, profile, opts.pairs_per_scene, opts.changes_per_pair,
-                             opts.split, opts.split_ratios, setting=setting))
-    return jobs, skipped
+    skipped = sum(1 for sid in done_scene_ids if _planned_index(opts, sid) is not None)
+
+    def jobs() -> Iterator[SceneJob]:
+        for index in range(shard_i, opts.scenes, shard_n):
+            if scene_id_of(opts, index) not in done_scene_ids:
+                yield SceneJob(opts.preset, opts.seed, index, profile, opts.pairs_per_scene, opts.changes_per_pair,
+                               opts.split, opts.split_ratios, bpy_version, setting_for(opts.settings, opts.seed, index))
+
+    return JobPlan(jobs(), _indices_in_shard(opts.scenes, opts.shard) - skipped, skipped)
 
 
 def render(opts: RenderOptions, progress: Any = None) -> RenderSummary:
@@ -124,10 +155,14 @@ def render(opts: RenderOptions, progress: Any = None) -> RenderSummary:
 
     bpy_version = installed_bpy_version()
     store = Store.open_or_create(opts.out, name=opts.out.name)
+    with store.writer("omnidiff render"):
+        return _render_into(store, opts, bpy_version, progress)
+
+
+def _render_into(store: Store, opts: RenderOptions, bpy_version: str, progress: Any) -> RenderSummary:
     done = set(store.table(["scene_id"]).column("scene_id").to_pylist())
-    jobs, skipped = plan_jobs(opts, done)
-    jobs = [replace(j, bpy_version=bpy_version) for j in jobs]
-    summary = RenderSummary(skipped_scenes=skipped, bpy_version=bpy_version)
+    plan = plan_jobs(opts, done, bpy_version)
+    summary = RenderSummary(skipped_scenes=plan.skipped, bpy_version=bpy_version)
     info = dict(store.info.get("render", {}))
     failed: dict[str, str] = dict(info.get("failed", {}))
     info.update({"generator_version": GENERATOR_VERSION, "bpy_version": bpy_version})
@@ -137,19 +172,19 @@ def render(opts: RenderOptions, progress: Any = None) -> RenderSummary:
                  "changes_per_pair": opts.changes_per_pair})
     info["runs"] = runs[-20:]
     store.update_info(render=info)
-    if not jobs:
+    if not plan.count:
         return summary
-    task = progress.add_task(f"render {opts.preset}/{opts.profile}", total=len(jobs), pairs=0, rate="-") if progress else None
+    task = progress.add_task(f"render {opts.preset}/{opts.profile}", total=plan.count, pairs=0, rate="-") if progress else None
     start = time.perf_counter()
 
     def on_event(event: PoolEvent) -> None:
         if event.kind == "ready":
             summary.device = (event.info or {}).get("device", "")
             return
-        index = event.scene_index or 0
-        sid = scene_id_for(opts.preset, opts.seed, index, setting_for(opts.settings, opts.seed, index))
+        sid = scene_id_of(opts, event.scene_index or 0)
+        records = []
         if event.kind == "done" and event.outcome is not None:
-            store.append(event.outcome.records)
+            records = event.outcome.records
             failed.pop(sid, None)
             summary.rendered_scenes += 1
             summary.pairs += len(event.outcome.records)
@@ -161,14 +196,15 @@ def render(opts: RenderOptions, progress: Any = None) -> RenderSummary:
             failed[sid] = event.reason or "unknown"
             summary.failed[sid] = failed[sid]
         info["failed"] = dict(sorted(failed.items()))
-        store.update_info(render=info)
+        buffer.add(records, info={"render": copy.deepcopy(info)})
         if progress is not None:
             hours = (time.perf_counter() - start) / 3600
             rate = f"{summary.pairs / hours:,.0f}" if hours > 0 and summary.pairs else "-"
             progress.update(task, advance=1, pairs=summary.pairs, rate=rate)
 
     pool = RenderPool(opts.workers, opts.profile, opts.scenes_per_worker, opts.scene_timeout)
-    pool.run(jobs, on_event)
+    with BufferedAppender(store, opts.append_bytes, opts.append_seconds) as buffer:
+        pool.run(plan.jobs, plan.count, on_event)
     summary.wall_seconds = time.perf_counter() - start
     summary.workers_started = pool.started_workers
     info["failed"] = dict(sorted(failed.items()))

@@ -15,7 +15,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from annotations import Box, PairRecord, SPLITS
+from annotations import Box, PairRecord
+from annotations.splits import scene_split
 from generators.synthetic import GENERATOR_VERSION
 from generators.synthetic.changes import ChangeContext, Rejection, apply_many, ring_viewpoint, viewpoint
 from generators.synthetic.kits import get_kit
@@ -76,15 +77,10 @@ class SceneOutcome:
 
 
 def pick_split(job: SceneJob) -> str:
+    """The forced split, else the scene's place in the seeded cut of its block (annotations/splits.py)."""
     if job.split is not None:
         return job.split
-    u = stream(job.seed, job.preset, job.scene_index, "split").random()
-    acc = 0.0
-    for name, share in zip(SPLITS, job.split_ratios):
-        acc += share
-        if u < acc:
-            return name
-    return SPLITS[-1]
+    return scene_split(job.seed, job.preset, job.scene_index, job.split_ratios)
 
 
 def render_scene(job: SceneJob, session: Session) -> SceneOutcome:

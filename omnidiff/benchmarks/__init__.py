@@ -1,37 +1,21 @@
-"""Benchmark loaders and their scoring protocols, one module each."""
+"""The benchmarks: one module each (native layout, protocol, prompt), one registry line each (``registry.py``)."""
 
 from __future__ import annotations
 
-from omnidiff.benchmarks.base import Benchmark, BenchmarkError, PlannedPair
-from omnidiff.benchmarks.clevr_change import ClevrChange
-from omnidiff.benchmarks.clevr_dc import ClevrDC
-from omnidiff.benchmarks.iedit import IEdit
-from omnidiff.benchmarks.omnidiff import OmniDiff
-from omnidiff.benchmarks.spot_the_diff import SpotTheDiff
+from omnidiff.benchmarks.base import Benchmark, BenchmarkError, ExportSummary, PlannedPair
+from omnidiff.benchmarks.registry import benchmark_classes, get_benchmark, list_benchmarks
 
-_REGISTRY: dict[str, type[Benchmark]] = {
-    cls.name: cls for cls in (OmniDiff, ClevrChange, ClevrDC, SpotTheDiff, IEdit)
-}
+__all__ = ["Benchmark", "BenchmarkError", "ExportSummary", "PlannedPair", "benchmark_classes", "get_benchmark",
+           "list_benchmarks", "store_benchmark", "store_protocol"]
 
 
-def canonical_name(name: str) -> str:
-    return name.strip().lower().replace("-", "_")
-
-
-def get_benchmark(name: str) -> Benchmark:
-    """The benchmark called ``name`` (``clevr-change`` and ``clevr_change`` both work)."""
-    cls = _REGISTRY.get(canonical_name(name)) if isinstance(name, str) else None
-    if cls is None:
-        known = ", ".join(n.replace("_", "-") for n in _REGISTRY)
-        raise BenchmarkError(f"unknown benchmark {name!r}: expected one of {known}")
-    return cls()
-
-
-def list_benchmarks() -> list[Benchmark]:
-    return [cls() for cls in _REGISTRY.values()]
-
-
-__all__ = ["Benchmark", "BenchmarkError", "PlannedPair", "canonical_name", "get_benchmark", "list_benchmarks"]
+def store_benchmark(store) -> str | None:
+    """The benchmark a store holds: the one ``prepare`` recorded, else the only one its rows name."""
+    name = store.info.get("benchmark")
+    if name:
+        return name
+    held = set(store.table(["benchmark"])["benchmark"].to_pylist())
+    return held.pop() if len(held) == 1 else None
 
 
 def store_protocol(
@@ -44,7 +28,7 @@ def store_protocol(
     from annotations import Store
 
     store = Store.open(store_path)
-    name = benchmark or store.info.get("benchmark")
+    name = benchmark or store_benchmark(store)
     if not name:
         raise BenchmarkError(f"{store_path}: the store does not say which benchmark it holds; pass --benchmark")
     bench = get_benchmark(name)

@@ -9,17 +9,20 @@ leaves no half-made store behind.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import uuid
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterable, Sequence
 
 from annotations import SPLITS, PairRecord, Store
+from annotations.benchmark_names import benchmark_label
+from annotations.data_root import benchmark_store, is_store
+from annotations.schema import as_stored_format
 from annotations.errors import OmniDiffError
+from annotations.safe_paths import escape_reason, relative_parts
+from omnidiff.benchmarks.staging import check_new_folder, staged_folder
 
 BATCH_PAIRS = 500
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 ProgressFn = Callable[[int, int], None]
 
 
@@ -63,19 +66,20 @@ def _read_image(path: Path) -> bytes:
         raise BenchmarkError(f"{path}: cannot read image ({exc.strerror or exc})") from None
     if not data:
         raise BenchmarkError(f"{path}: image file is empty")
-    return data
+    try:
+        return as_stored_format(data)  # a GIF or WEBP becomes PNG: the store holds PNG and JPEG only
+    except Exception as exc:  # PIL raises several types for bytes that are no image
+        raise BenchmarkError(f"{path}: not an image PIL can read ({type(exc).__name__})") from None
 
 
 def safe_path(root: Path, name: Any, what: str) -> Path:
-    """``root / name`` for a relative file name from an annotation file; refuses escapes."""
-    if not isinstance(name, str) or not name.strip():
-        raise BenchmarkError(f"{what}: file name {name!r} is not a non-empty string")
-    posix, windows = PurePosixPath(name), PureWindowsPath(name)
-    if posix.is_absolute() or windows.is_absolute() or windows.drive or name.startswith(("/", "\\")):
-        raise BenchmarkError(f"{what}: absolute file name {name!r} refused (names must stay inside the source)")
-    if ".." in posix.parts or ".." in windows.parts:
-        raise BenchmarkError(f"{what}: file name {name!r} climbs out of the source folder; refused")
-    return root / posix
+    """``root / name`` for a relative file name from an annotation file; refuses escapes, by name
+    (absolute, ``..``) or through a symlink (one leading outside ``root``, or a loop)."""
+    path = root.joinpath(*relative_parts(name, what, BenchmarkError))
+    reason = escape_reason(root, path)
+    if reason is not None:
+        raise BenchmarkError(f"{what}: {path} is {reason}; refused (files must stay inside the source)")
+    return path
 
 
 def read_json(path: Path, what: str) -> Any:
@@ -96,15 +100,31 @@ def check_splits(splits: Sequence[str] | None) -> list[str]:
 
 
 class Benchmark:
-    """A benchmark: where it comes from, how it is read, how its references and subsets are formed."""
+    """A benchmark, declared whole in its own module: where it comes from, how it is read and written in its
+    native layout, how its references and protocol subsets are formed, which subset papers publish, and
+    the prompt its pairs are captioned with. Registered with one line in :mod:`omnidiff.benchmarks.registry`.
+    """
 
-    name: ClassVar[str]
+    name: ClassVar[str]  # the key: store rows, results folders, the registry
     title: ClassVar[str]
+    short_title: ClassVar[str]  # the leaderboard's table name
     citation: ClassVar[str]
     url: ClassVar[str]
     split_sizes: ClassVar[dict[str, int]]
     protocol: ClassVar[str]
+    prompt: ClassVar[str]  # what a model is asked for each pair (the one prompt registry)
     sizes_note: ClassVar[str] = ""
+    headline: ClassVar[str] = "total"  # the protocol subset that papers publish as the benchmark's number
+    headline_note: ClassVar[str] = "all pairs of the split"
+    # protocol subsets that the leaderboard shows as tables of their own: subset -> table title
+    table_views: ClassVar[dict[str, str]] = {}
+    source_hint: ClassVar[str] = "the native download"  # what ``prepare --source`` expects
+    export_format: ClassVar[str | None] = None  # the ``omnidiff export --format`` name of the native layout
+
+    @property
+    def label(self) -> str:
+        return benchmark_label(self.name)
+    training_only: ClassVar[bool] = False  # a training source (M3Diff's mixture) with no evaluation protocol here
 
     # -- reading the native layout ----------------------------------------------------------
     def plan(self, source: Path, splits: list[str]) -> list[PlannedPair]:
@@ -117,8 +137,7 @@ class Benchmark:
         source, out = Path(source), Path(out)
         if not source.exists():
             raise BenchmarkError(f"{source}: no such folder")
-        if out.exists() and (not out.is_dir() or any(out.iterdir())):
-            raise BenchmarkError(f"{out}: already exists and is not an empty folder; choose a new --out")
+        check_new_folder(out)
         chosen = check_splits(splits)
         planned = self.plan(source, chosen)
         if not planned:
@@ -136,9 +155,7 @@ class Benchmark:
     def _write_store(self, out: Path, source: Path, splits: list[str], batches: Iterable[list[PairRecord]],
                      total: int, progress: ProgressFn | None) -> Store:
         """Write record batches into a hidden staging store, renamed to ``out`` when complete."""
-        out.parent.mkdir(parents=True, exist_ok=True)
-        staging = out.parent / f".{out.name}.preparing-{uuid.uuid4().hex[:8]}"
-        try:
+        with staged_folder(out, "preparing") as staging:
             store = Store.create(staging, name=self.name, info={
                 "benchmark": self.name, "source": str(source.resolve()), "splits": splits,
                 "citation": self.citation, "url": self.url,
@@ -149,13 +166,28 @@ class Benchmark:
                 done += len(batch)
                 if progress:
                     progress(done, total)
-            if out.exists():
-                out.rmdir()
-            os.replace(staging, out)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+            store.close()  # its index file is complete before the folder is committed
         return Store.open(out)
+
+    # -- writing the native layout ------------------------------------------------------------
+    def export(self, store: Store, out: Path) -> "ExportSummary":
+        """Write ``store``'s pairs of this benchmark in the native layout (benchmarks with ``export_format``)."""
+        raise BenchmarkError(f"{self.label} has no native export")
+
+    # -- where its stores are found under a data root ------------------------------------------
+    def stores_under(self, data_root: Path) -> list[Path]:
+        """The stores of this benchmark under ``data_root`` (``benchmarks prepare`` writes them there)."""
+        folder = benchmark_store(data_root, self.name)
+        return [folder] if is_store(folder) else []
+
+    def prepare_hint(self, root_option: str = "") -> str:
+        """The command that puts this benchmark's store under the data root (``root_option``: `` --data-root X``)."""
+        return f"omnidiff benchmarks prepare {self.label} --source PATH{root_option} (PATH: {self.source_hint}; {self.url})"
+
+    # -- other groups' prediction files -------------------------------------------------------
+    def id_candidates(self, foreign_id: str) -> list[str]:
+        """Pair ids that a prediction file's id may stand for (the published code's id styles), best first."""
+        return [foreign_id[: -len(suffix)] for suffix in IMAGE_SUFFIXES if foreign_id.endswith(suffix)]
 
     # -- the scoring protocol ---------------------------------------------------------------
     def references(self, record: PairRecord) -> list[str]:
@@ -167,9 +199,24 @@ class Benchmark:
 
     def describe(self) -> dict[str, Any]:
         return {
-            "name": self.name, "title": self.title, "citation": self.citation, "url": self.url,
-            "split_sizes": dict(self.split_sizes), "sizes_note": self.sizes_note, "protocol": self.protocol,
+            "name": self.name, "label": self.label, "title": self.title, "citation": self.citation,
+            "url": self.url, "split_sizes": dict(self.split_sizes), "sizes_note": self.sizes_note,
+            "protocol": self.protocol, "headline": self.headline, "headline_note": self.headline_note,
+            "export_format": self.export_format, "prompt": self.prompt,
+            "training_only": self.training_only,
         }
+
+
+@dataclass
+class ExportSummary:
+    """What a native export wrote, and what it left out and why (reason -> count)."""
+
+    out: Path
+    items: int
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def skipped_text(self) -> str:
+        return "; ".join(f"{n} {reason}" for reason, n in self.skipped.items()) or "nothing skipped"
 
 
 def change_type_subsets(records: list[PairRecord], keys: Sequence[str] | None = None) -> dict[str, list[str]]:

@@ -3,6 +3,7 @@
 Native layout: ``{train,valid,test}.json`` (lists of ``{"img0", "img1", "sents", "uid"}``) beside
 the images, which are found under ``images/`` or the source folder itself by the names in the JSON.
 Protocol: every sentence is a reference (1 in train, 3 in valid and test). Pair id: ``uid``.
+Headline: total.
 """
 
 from __future__ import annotations
@@ -31,11 +32,16 @@ def _locate(source: Path, name: str, where: str) -> Path:
 class IEdit(Benchmark):
     name = "iedit"
     title = "IEdit (image editing requests)"
+    short_title = "IEdit"
     citation = ("Tan, Dernoncourt, Lin, Bui and Bansal. Expressing Visual Relationships via Language. "
                 "ACL 2019.")
     url = "https://github.com/airsplay/VisualRelationships"
     split_sizes = {"train": 3061, "val": 383, "test": 495}
     protocol = "every sentence a reference (1 in train, 3 in valid/test); subsets: total"
+    headline_note = "all test pairs, three references each"
+    source_hint = "dataset/adobe/ of airsplay/VisualRelationships with the images in images/"
+    prompt = ("The second image is an edited version of the first. "
+              "In one short sentence, describe the edit that was made.")
 
     def plan(self, source: Path, splits: list[str]) -> list[PlannedPair]:
         planned: list[PlannedPair] = []

@@ -4,7 +4,8 @@ Native layout: ``annotations/{train,val,test}.json`` (lists of ``{"img_id", "sen
 entry per annotator, so an ``img_id`` can repeat) and the images ``resized_images/<id>.png``
 (before) and ``<id>_2.png`` (after). Protocol: the entries of one ``img_id`` are merged and every
 sentence, empty ones included, is a separate reference, exactly as the authors' ``gtfile.json``.
-Pair ids are the native ``img_id`` so that the authors' prediction files score against a store.
+Pair ids are the native ``img_id`` so that the authors' prediction files score against a store;
+CLIP4IDC and FINER-MLLM name pairs ``<img_id>.png``, which resolves to the same pair. Headline: total.
 """
 
 from __future__ import annotations
@@ -53,11 +54,16 @@ def merge_entries(entries: object, where: str) -> dict[str, list[str]]:
 class SpotTheDiff(Benchmark):
     name = "spot_the_diff"
     title = "Spot-the-Diff"
+    short_title = "Spot-the-Diff"
     citation = ("Jhamtani and Berg-Kirkpatrick. Learning to Describe Differences Between Pairs of Similar "
                 "Images. EMNLP 2018.")
     url = "https://github.com/harsh19/spot-the-diff"
     split_sizes = {"train": 8566, "val": 1493, "test": 1270}
     protocol = "entries of an img_id merged; every sentence a reference; subsets: total"
+    headline_note = "all test pairs, every annotator's sentence a reference (the authors' gtfile.json)"
+    source_hint = "a checkout of harsh19/spot-the-diff with resized_images/ downloaded"
+    prompt = ("These are two frames of the same street scene taken at different times. "
+              "In one short sentence, describe a difference between them.")
 
     def plan(self, source: Path, splits: list[str]) -> list[PlannedPair]:
         images = _image_dir(source)

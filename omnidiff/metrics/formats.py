@@ -13,18 +13,12 @@ import json
 from pathlib import Path
 from typing import Any, Iterator
 
+from annotations import jsonl
 from omnidiff.metrics.hygiene import ScoringInputError
 
 
 def _read_text(path: Path) -> str:
-    if not path.exists():
-        raise ScoringInputError(f"{path}: no such file")
-    if path.is_dir():
-        raise ScoringInputError(f"{path}: is a folder, expected a file")
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ScoringInputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    return jsonl.read_text(path, ScoringInputError)
 
 
 def _json_or_jsonl(path: Path) -> tuple[str, Any]:
@@ -38,17 +32,9 @@ def _json_or_jsonl(path: Path) -> tuple[str, Any]:
         pass
     else:
         if isinstance(value, dict) and "pair_id" in value:  # JSON lines with a single line
-            return "jsonl", [value]
+            return "jsonl", [(1, value)]
         return "json", value
-    rows = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise ScoringInputError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
-    return "jsonl", rows
+    return "jsonl", list(jsonl.parse_lines(text, str(path), ScoringInputError))
 
 
 def _field(row: Any, where: str, *names: str) -> Any:
@@ -79,8 +65,8 @@ def _rows(path: Path, kind: str, value: Any) -> Iterator[tuple[str, Any]]:
         for i, row in enumerate(value):
             yield f"{path}: entry {i}", row
     else:
-        for i, row in enumerate(value):
-            yield f"{path}: line {i + 1}", row
+        for lineno, row in value:
+            yield f"{path}: line {lineno}", row
 
 
 def load_predictions(path: Path) -> dict[str, str]:

@@ -10,11 +10,13 @@ Decisions (each is tested):
 * Empty captions are kept: an empty prediction scores (near) zero, empty reference sentences are
   counted as references, as the published Spot-the-Diff scores count them. Notes give their number.
 * Non-ASCII text is passed through as UTF-8 (the JVMs run with ``-Dfile.encoding=UTF-8``).
-* Captions longer than ``MAX_CAPTION_TOKENS`` (400) tokens after PTB tokenization are cut to their
-  first 400 tokens, for every metric, and a note says how many. METEOR's aligner is super-polynomial
-  on long repetitive text (a 2,000-word looping caption against a similar reference takes about
-  8 minutes in METEOR 1.5; 400 tokens take about a second). Human IDC captions are far shorter
-  (OmniDiff averages 60 words), so published numbers are unaffected.
+* Captions are scored whole, as pycocoevalcap scores them: no length cut, so a runaway generation
+  is not rewarded (a 5,000-word rambling prediction scores BLEU-1 about 0.02, as stock; cut to 400
+  tokens it would score about 0.19). METEOR's aligner is super-polynomial on long repetitive text
+  (a 2,000-word looping caption against a similar reference takes minutes in METEOR 1.5), so the
+  progress line says when captions longer than ``LONG_CAPTION_TOKENS`` are being aligned. A cut is
+  opt-in and named: ``max_tokens=N`` (``--max-tokens N`` on ``score`` and ``eval``) cuts every
+  tokenized caption to its first N tokens for every metric, and ``notes["max_tokens"]`` says so.
 * A reference pair without a prediction is an error unless ``allow_missing`` is set; then only the
   predicted pairs are scored (what pycocoevalcap's ``COCOEvalCap`` does) and a note says how many
   were left out. A prediction for a pair that has no references is always an error.
@@ -31,7 +33,7 @@ from annotations.errors import OmniDiffError
 
 LINE_BREAKS = re.compile(r"\r\n|[\r\n\u2028\u2029\x0b\x0c]")
 EXAMPLES = 3
-MAX_CAPTION_TOKENS = 400
+LONG_CAPTION_TOKENS = 400  # beyond this METEOR gets slow; said in the progress, never cut unless asked
 
 
 class ScoringInputError(OmniDiffError):
@@ -131,9 +133,17 @@ def check_inputs(
     return CheckedInputs(ids, preds, refs, checked_subsets, notes)
 
 
-def cap_tokens(tokenized: str) -> tuple[str, bool]:
-    """(caption cut to ``MAX_CAPTION_TOKENS`` tokens, whether it was cut)."""
-    tokens = tokenized.split(" ")
-    if len(tokens) <= MAX_CAPTION_TOKENS:
+def cap_tokens(tokenized: str, limit: int | None) -> tuple[str, bool]:
+    """(caption cut to ``limit`` tokens, whether it was cut); ``None`` keeps every caption whole."""
+    if limit is None:
         return tokenized, False
-    return " ".join(tokens[:MAX_CAPTION_TOKENS]), True
+    tokens = tokenized.split(" ")
+    if len(tokens) <= limit:
+        return tokenized, False
+    return " ".join(tokens[:limit]), True
+
+
+def check_max_tokens(limit: int | None) -> int | None:
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise ScoringInputError(f"--max-tokens {limit!r}: give a positive number of tokens, or leave it out")
+    return limit

@@ -17,15 +17,25 @@ from typing import Iterable, Sequence
 
 from pycocoevalcap.meteor import meteor as _stock
 
+from omnidiff.metrics.hygiene import LONG_CAPTION_TOKENS
 from omnidiff.metrics.java import JavaError, find_java
 
 METEOR_JAR = Path(_stock.__file__).resolve().parent / _stock.METEOR_JAR
 METEOR_ARGS = ("-", "-", "-stdio", "-l", "en", "-norm")
 CLOSE_TIMEOUT_S = 30
 # a bound, never reached by real captions (about 3 ms a segment; 400-token worst case about 1-3 s):
-# a JVM that stops answering is killed instead of hanging the job
+# a JVM that stops answering is killed instead of hanging the job. Long captions are scored whole,
+# and METEOR's aligner is super-polynomial in their length (5,000 words against 60-word references:
+# about 10 s; 2,000 looping words against 2,000: minutes), so the bound grows with the cube of the
+# longest caption beyond LONG_CAPTION_TOKENS.
 STARTUP_ALLOWANCE_S = 300.0
 SECONDS_PER_REPLY = 10.0
+
+
+def reply_allowance(replies: int, longest_tokens: int = 0) -> float:
+    """Seconds METEOR may take for ``replies`` answers whose longest caption has ``longest_tokens``."""
+    extra = (longest_tokens / 100.0) ** 3 if longest_tokens > LONG_CAPTION_TOKENS else 0.0
+    return STARTUP_ALLOWANCE_S + SECONDS_PER_REPLY * replies + extra
 
 
 def score_line(hypothesis: str, references: Sequence[str]) -> str:
@@ -58,7 +68,7 @@ class MeteorSession:
             self._proc.kill()  # failing or interrupted: do not wait for queued segments
         self.close()
 
-    def _exchange(self, lines: Iterable[str], replies: int) -> list[str]:
+    def _exchange(self, lines: Iterable[str], replies: int, longest_tokens: int = 0) -> list[str]:
         """Write ``lines`` from a thread while reading ``replies`` lines, so no pipe can fill up."""
         assert self._proc.stdin is not None and self._proc.stdout is not None
         failure: list[BaseException] = []
@@ -71,7 +81,7 @@ class MeteorSession:
             except (OSError, ValueError) as exc:  # the JVM died or the session was closed
                 failure.append(exc)
 
-        limit = STARTUP_ALLOWANCE_S + SECONDS_PER_REPLY * replies
+        limit = reply_allowance(replies, longest_tokens)
         timed_out = threading.Event()
 
         def watchdog() -> None:
@@ -104,12 +114,13 @@ class MeteorSession:
         lines = self._stderr.read().decode("utf-8", "replace").strip().splitlines()
         return lines[-1] if lines else "no message"
 
-    def segment_stats(self, items: Sequence[tuple[str, Sequence[str]]]) -> list[str]:
-        """Statistics line of each (hypothesis, references) item, in order."""
+    def segment_stats(self, items: Sequence[tuple[str, Sequence[str]]], longest_tokens: int = 0) -> list[str]:
+        """Statistics line of each (hypothesis, references) item, in order; ``longest_tokens`` (the
+        longest caption among them) widens the time bound for long text."""
         for hyp, refs in items:
             if "\n" in hyp or any("\n" in r or "|||" in r for r in refs):
                 raise ValueError("METEOR inputs must be single lines without '|||' in references")
-        return self._exchange((score_line(h, r) for h, r in items), len(items))
+        return self._exchange((score_line(h, r) for h, r in items), len(items), longest_tokens)
 
     def corpus_score(self, stats: Sequence[str]) -> float:
         """Corpus METEOR of the segments whose statistics are given, as ``Meteor.compute_score``.

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
@@ -24,7 +24,7 @@ from pycocoevalcap.bleu.bleu_scorer import cook_test as bleu_cook_test
 from pycocoevalcap.rouge.rouge import Rouge
 
 from omnidiff.metrics.cider import CiderCache
-from omnidiff.metrics.hygiene import MAX_CAPTION_TOKENS, cap_tokens, check_inputs
+from omnidiff.metrics.hygiene import LONG_CAPTION_TOKENS, cap_tokens, check_inputs, check_max_tokens
 from omnidiff.metrics.meteor import MeteorSession
 from omnidiff.metrics.spice import SpiceSetup, find_spice, spice_item_scores
 from omnidiff.metrics.tokenizer import ptb_tokenize
@@ -57,14 +57,15 @@ class _ItemCache:
     spice: dict[str, float] | None
 
 
-def _tokenize_all(ids: list[str], preds: dict[str, str], refs: dict[str, list[str]]) -> tuple[dict, dict, int]:
+def _tokenize_all(ids: list[str], preds: dict[str, str], refs: dict[str, list[str]],
+                  max_tokens: int | None) -> tuple[dict, dict, int]:
     """One tokenizer run for all captions; returns (predictions, references, number of captions cut)."""
     flat: list[str] = []
     for pid in ids:
         flat.extend(refs[pid])
     for pid in ids:
         flat.append(preds[pid])
-    capped = [cap_tokens(t) for t in ptb_tokenize(flat)]
+    capped = [cap_tokens(t, max_tokens) for t in ptb_tokenize(flat)]
     tokens = [t for t, _ in capped]
     cut = sum(was_cut for _, was_cut in capped)
     pos = 0
@@ -106,13 +107,19 @@ def score_captions(
     *,
     allow_missing: bool = False,
     progress: Progress | None = None,
+    max_tokens: int | None = None,
+    meteor: MeteorSession | None = None,
 ) -> ScoreResult:
     """Score ``predictions`` (pair id -> caption) against ``references`` (pair id -> captions).
 
     ``metrics`` is the corpus of every scored pair; ``subsets`` name -> pair ids are each scored as
-    their own corpus. Input rules: :mod:`omnidiff.metrics.hygiene`.
+    their own corpus. Captions are scored whole unless ``max_tokens`` asks for a cut (a named
+    deviation from pycocoevalcap, recorded in ``notes``). Input rules: :mod:`omnidiff.metrics.hygiene`.
+    ``meteor``: a running session to use (and leave open), so that a run scoring several benchmarks
+    starts the METEOR JVM once.
     """
     say = progress or (lambda _msg: None)
+    max_tokens = check_max_tokens(max_tokens)
     checked = check_inputs(predictions, references, subsets, allow_missing)
     ids = checked.ids
     notes = dict(checked.notes)
@@ -120,13 +127,17 @@ def score_captions(
     with ExitStack() as stack:
         # the METEOR JVM loads its paraphrase table while Python tokenizes and counts n-grams
         pool = stack.enter_context(ThreadPoolExecutor(max_workers=1))
-        meteor = stack.enter_context(MeteorSession())  # closed (killed on error) before the pool waits
+        # closed (killed on error) before the pool waits, unless the caller owns it
+        meteor = stack.enter_context(nullcontext(meteor) if meteor is not None else MeteorSession())
         say(f"tokenizing {len(ids)} predictions and {sum(len(checked.references[i]) for i in ids)} references")
-        tok_preds, tok_refs, cut = _tokenize_all(ids, checked.predictions, checked.references)
-        if cut:
-            notes["long_captions"] = (f"{cut} caption(s) longer than {MAX_CAPTION_TOKENS} tokens cut to their "
-                                      f"first {MAX_CAPTION_TOKENS}")
-        meteor_stats = pool.submit(meteor.segment_stats, [(tok_preds[pid], tok_refs[pid]) for pid in ids])
+        tok_preds, tok_refs, cut = _tokenize_all(ids, checked.predictions, checked.references, max_tokens)
+        if max_tokens is not None:
+            notes["max_tokens"] = (f"captions cut to their first {max_tokens} PTB tokens for every metric, as asked "
+                                   f"(--max-tokens {max_tokens}); {cut} caption(s) were longer. Not stock pycocoevalcap.")
+        items = [(tok_preds[pid], tok_refs[pid]) for pid in ids]
+        longest = max(len(text.split(" ")) for hyp, refs in items for text in (hyp, *refs))
+        long_items = sum(1 for hyp, refs in items if max(len(t.split(" ")) for t in (hyp, *refs)) > LONG_CAPTION_TOKENS)
+        meteor_stats = pool.submit(meteor.segment_stats, items, longest)
 
         say("per-pair statistics (BLEU, ROUGE-L, CIDEr n-grams) while METEOR scores segments")
         rouge = Rouge()
@@ -146,7 +157,11 @@ def score_captions(
         else:
             notes["SPICE"] = "skipped: not requested"
 
-        say("METEOR segment statistics")
+        if long_items:
+            say(f"METEOR segment statistics: {long_items} pair(s) with captions over {LONG_CAPTION_TOKENS} tokens "
+                f"(longest {longest}); METEOR aligns long text slowly, this may take minutes")
+        else:
+            say("METEOR segment statistics")
         stats = meteor_stats.result()
         cache = _ItemCache(bleu_refs, bleu_tests, rouge_scores, dict(zip(ids, stats)), spice_scores)
         say("corpus scores")

@@ -67,10 +67,9 @@ class NearestNeighbourCaptioner(CaptionModel):
                 self._captions = json.loads(str(data["captions"]))
         else:
             self._fit(store, context.benchmark, split, root)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp.npz")
-            np.savez(tmp, features=self._features, captions=np.array(json.dumps(self._captions)))
-            tmp.replace(path)
+            from annotations.durable import write_atomic
+
+            write_atomic(path, lambda fh: np.savez(fh, features=self._features, captions=np.array(json.dumps(self._captions))))
         content = hashlib.sha256(self._features.tobytes() + json.dumps(self._captions).encode()).hexdigest()
         self._identity = f"index-{content[:16]}"
 

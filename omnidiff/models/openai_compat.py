@@ -1,29 +1,30 @@
 """``openai``: any OpenAI-compatible chat-completions endpoint (a vLLM server, a hosted API).
 
 Both images travel as base64 PNG data URLs in one user message. The key is read from the
-environment only (``api_key_env`` names the variable) and never logged or written. Requests run
-with bounded concurrency; 429 and 5xx answers and timeouts are retried a bounded number of times
-with exponential backoff (a ``Retry-After`` header is honoured, capped).
+environment only (``api_key_env`` names the variable), never logged or written, and never sent
+anywhere but ``base_url``'s host: redirects are errors, not followed. ``timeout`` bounds each whole
+request (connect to last byte). Requests run with bounded concurrency; 429 and 5xx answers and
+timeouts are retried a bounded number of times with exponential backoff (a ``Retry-After`` header
+is honoured, capped).
 """
 
 from __future__ import annotations
 
 import base64
-import http.client
 import io
 import json
 import os
-import socket
 import threading
 import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
 
 from annotations.errors import OmniDiffError
+from omnidiff.models import bounded_http
 from omnidiff.models.base import CaptionModel, CaptionRequest, ModelParam
 
 RETRYABLE = {429, 500, 502, 503, 504}
+MAX_ANSWER_BYTES = 16 * 1024 * 1024  # a chat completion is a few kB; more is a misbehaving server
 
 
 class EndpointError(OmniDiffError):
@@ -34,6 +35,29 @@ def image_data_url(image) -> str:
     buf = io.BytesIO()
     image.convert("RGB").save(buf, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def endpoint_url(base_url: str) -> str:
+    """``base_url`` + ``/chat/completions``, refusing what would leak or cannot work.
+
+    Credentials in the URL (``user:secret@host``) are refused: a URL is printed in errors and
+    recorded in run.json, so the key belongs in the environment. No message echoes a refused URL.
+    """
+    try:
+        parts = urlsplit(base_url)
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        raise OmniDiffError("openai: base_url is not a valid URL") from None
+    if "@" in parts.netloc:
+        raise OmniDiffError(
+            "openai: base_url must not hold credentials (user:password@host): URLs are printed and recorded; "
+            "put the key in the environment variable named by api_key_env"
+        )
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise OmniDiffError("openai: base_url must start with http:// or https:// and name a host")
+    if parts.query or parts.fragment:
+        raise OmniDiffError("openai: base_url must be an endpoint root, without ?query or #fragment")
+    return base_url.rstrip("/") + "/chat/completions"
 
 
 def _retry_after(headers, fallback: float, cap: float) -> float:
@@ -53,7 +77,7 @@ class OpenAICompatibleModel(CaptionModel):
         ModelParam("model", str, "gpt-4o-mini", "model name the endpoint serves"),
         ModelParam("api_key_env", str, "OPENAI_API_KEY", "environment variable holding the key", affects_output=False),
         ModelParam("concurrency", int, 4, "requests in flight at most", affects_output=False),
-        ModelParam("timeout", float, 60.0, "seconds per request", affects_output=False),
+        ModelParam("timeout", float, 60.0, "seconds per whole request (connect to last byte)", affects_output=False),
         ModelParam("max_retries", int, 4, "retries on 429, 5xx and timeouts", affects_output=False),
         ModelParam("backoff", float, 1.0, "first backoff in seconds (doubles each retry)", affects_output=False),
         ModelParam("max_backoff", float, 30.0, "longest wait between retries, Retry-After included", affects_output=False),
@@ -69,9 +93,7 @@ class OpenAICompatibleModel(CaptionModel):
         self._key = os.environ.get(env, "") if env else ""
         if env and not self._key:
             raise OmniDiffError(f"openai: the environment variable {env} is not set (the key is read from it only)")
-        self._url = options["base_url"].rstrip("/") + "/chat/completions"
-        if not self._url.startswith(("http://", "https://")):
-            raise OmniDiffError(f"openai: base_url must start with http:// or https://, got {options['base_url']!r}")
+        self._url = endpoint_url(options["base_url"])
         self.requests_sent = 0  # every HTTP attempt, for tests and reports
         self._count_lock = threading.Lock()
 
@@ -98,6 +120,7 @@ class OpenAICompatibleModel(CaptionModel):
         return json.dumps(body).encode()
 
     def _one(self, req: CaptionRequest) -> str:
+        """One caption: bounded retries on 429, 5xx and timeouts; a redirect or another 4xx ends it."""
         body = self._body(req)
         headers = {"Content-Type": "application/json"}
         if self._key:
@@ -109,23 +132,24 @@ class OpenAICompatibleModel(CaptionModel):
             try:
                 with self._count_lock:
                     self.requests_sent += 1
-                request = urllib.request.Request(self._url, data=body, headers=headers, method="POST")
-                with urllib.request.urlopen(request, timeout=self.options["timeout"]) as resp:
-                    return self._parse(resp.read(), req.pair_id)
-            except urllib.error.HTTPError as exc:
-                last = f"HTTP {exc.code}"
-                if exc.code not in RETRYABLE:
-                    raise EndpointError(f"openai: {self._url} answered HTTP {exc.code} for {req.pair_id}") from None
+                raw = bounded_http.post(self._url, body, headers, self.options["timeout"], MAX_ANSWER_BYTES)
+                return self._parse(raw, req.pair_id)
+            except bounded_http.Redirected as exc:
+                raise EndpointError(
+                    f"openai: {self._url} redirected (HTTP {exc.status}) to host {exc.target_host} for {req.pair_id}; "
+                    "redirects are not followed (the key stays with its host): set base_url to the final address"
+                ) from None
+            except bounded_http.HTTPStatusError as exc:
+                last = f"HTTP {exc.status}"
+                if exc.status not in RETRYABLE:
+                    raise EndpointError(f"openai: {self._url} answered HTTP {exc.status} for {req.pair_id}") from None
                 wait = _retry_after(exc.headers, wait, self.options["max_backoff"])
-            except (TimeoutError, socket.timeout):
+            except bounded_http.AnswerTooLarge:
+                raise EndpointError(f"openai: {self._url} answered more than {MAX_ANSWER_BYTES} bytes for {req.pair_id}") from None
+            except bounded_http.RequestTimeout:
                 last = f"no answer within {self.options['timeout']:g}s"
-            except urllib.error.URLError as exc:
-                if isinstance(exc.reason, (TimeoutError, socket.timeout)):
-                    last = f"no answer within {self.options['timeout']:g}s"
-                else:
-                    last = f"cannot connect ({exc.reason})"
-            except (ConnectionError, http.client.HTTPException) as exc:
-                last = f"connection failed ({type(exc).__name__})"
+            except bounded_http.ConnectFailed as exc:
+                last = f"connection failed ({exc})"
             if attempt + 1 < attempts:
                 time.sleep(wait)
         raise EndpointError(f"openai: {self._url} failed for {req.pair_id} after {attempts} attempts ({last})")

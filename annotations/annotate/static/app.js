@@ -68,6 +68,11 @@ function requestSave() {
   return state.saveChain;
 }
 
+// the session token proves the save comes from this page (another origin cannot read /api/meta)
+function saveHeaders() {
+  return { "Content-Type": "application/json", "X-OmniDiff-Session": state.meta.session };
+}
+
 async function saveNow() {
   if (!state.dirty || !state.pairId) return;
   const annotator = $("annotator").value.trim();
@@ -84,7 +89,7 @@ async function saveNow() {
     try {
       const res = await fetch("/api/annotations", {
         method: "POST",
-        headers: { "Content-Type": "application/json" },
+        headers: saveHeaders(),
         body: JSON.stringify(body),
       });
       const data = await res.json();
@@ -344,7 +349,7 @@ async function start() {
     if (!state.dirty || !state.pairId || !$("annotator").value.trim()) return;
     const body = { pair_id: state.pairId, annotator: $("annotator").value.trim(), client_id: state.clientId,
                    based_on_seq: state.basedOnSeq, ...formState() };
-    fetch("/api/annotations", { method: "POST", keepalive: true, headers: { "Content-Type": "application/json" },
+    fetch("/api/annotations", { method: "POST", keepalive: true, headers: saveHeaders(),
                                 body: JSON.stringify(body) });
   });
   const q = await getJSON("/api/queue");

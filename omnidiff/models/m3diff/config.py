@@ -22,6 +22,8 @@ class M3DiffConfig(LlavaOnevisionConfig):
     mdp_num_heads: int = 16
     mdp_fusion_mlp_ratio: float = 2.0
     mdp_scale_mlp_ratio: float = 0.25
+    mdp_gate: str = "shared"
+    mdp_layer_weights: str = "scalar"
 
     def __post_init__(self, **kwargs):
         super().__post_init__(**kwargs)
@@ -36,6 +38,7 @@ class M3DiffConfig(LlavaOnevisionConfig):
             raise ValueError(f"mdp_layers has duplicates: {self.mdp_layers}")
         self.vision_feature_layer = list(self.mdp_layers)
         self.vision_feature_select_strategy = "full"
+        self.mdp_config()  # refuses unknown gate / layer-weight variants and bad head counts now, not at build time
 
     def mdp_config(self) -> MDPConfig:
         return MDPConfig(
@@ -45,6 +48,8 @@ class M3DiffConfig(LlavaOnevisionConfig):
             fusion_mlp_ratio=self.mdp_fusion_mlp_ratio,
             scale_mlp_ratio=self.mdp_scale_mlp_ratio,
             layer_norm_eps=getattr(self.vision_config, "layer_norm_eps", 1e-6),
+            gate=self.mdp_gate,
+            layer_weights=self.mdp_layer_weights,
         )
 
     @property
@@ -74,8 +79,10 @@ def paper_config() -> M3DiffConfig:
     )
 
 
-def tiny_config(vocab_size: int, image_token_index: int, video_token_index: int, mdp_layers: list[int] | None = None) -> M3DiffConfig:
-    """A few small layers with the same structure, for tests and ``preset=tiny-random`` (milliseconds on CPU)."""
+def tiny_config(vocab_size: int, image_token_index: int, video_token_index: int, mdp_layers: list[int] | None = None,
+                **mdp_options: str) -> M3DiffConfig:
+    """A few small layers with the same structure, for tests and ``preset=tiny-random`` (milliseconds on CPU);
+    ``mdp_options``: ``mdp_gate``, ``mdp_layer_weights``."""
     return M3DiffConfig(
         vision_config=dict(
             model_type="siglip_vision_model", hidden_size=32, intermediate_size=64, patch_size=8, image_size=32,
@@ -90,6 +97,7 @@ def tiny_config(vocab_size: int, image_token_index: int, video_token_index: int,
         mdp_layers=list(mdp_layers or [2, 4, 5]),
         mdp_num_heads=2,
         image_grid_pinpoints=[[32, 32]],
+        **mdp_options,
     )
 
 

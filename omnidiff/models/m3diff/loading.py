@@ -1,13 +1,14 @@
 """Where M3Diff's weights come from: a local folder or a hub id, safetensors only, keys checked exactly.
 
-The authors' release (``IVC-liuyuan/M3Diff``) cannot be inspected from here, so the accepted layouts are
-written out in :data:`KEY_MAPPING` (regex -> replacement, applied by ``from_pretrained``): this project's
-own layout (what ``save_pretrained`` writes), the Hugging Face LLaVA-OneVision layout (transformers'
-built-in conversions), and the original LLaVA-NeXT training layout (``model.mm_projector.0``,
-``model.vision_tower.vision_tower.vision_model``, ``model.layers``, MDP under ``model.mdp``). Whatever is
-still missing, unexpected or of the wrong shape after the mapping is an error listing the keys; the one
-exception is ``allow_missing_mdp`` (training M3Diff from a plain LLaVA-OneVision checkpoint, where the MDP
-weights do not exist yet and are initialised from the recorded seed).
+Three kinds of ``config.json`` are read (:func:`open_checkpoint`): this project's ``m3diff``, Hugging Face's
+``llava_onevision`` (MDP fields default; plain LLaVA-OneVision weights have no MDP) and the original
+LLaVA-NeXT ``llava_qwen`` (converted by :mod:`.llava_next`; its tokenizer gains the ``<image>``/``<video>``
+tokens the transformers processor needs). Which tensor goes where is planned from the safetensors headers by
+:mod:`.layout` (the same plan ``omnidiff models inspect`` prints); anything missing, left over or of the wrong
+shape is an error listing the keys grouped, before any tensor is read. The one exception is
+``allow_missing_mdp`` (training M3Diff from a plain LLaVA-OneVision checkpoint: the MDP weights do not exist
+yet and are initialised from the recorded seed). The model is then built without initialisation in the
+target dtype on the target device and the planned tensors are copied in, file by file.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import contextlib
 import hashlib
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -24,21 +26,8 @@ import torch
 
 from omnidiff.models.m3diff.config import M3DiffConfig
 from omnidiff.models.m3diff.errors import CheckpointKeyError, M3DiffError
+from omnidiff.models.m3diff.layout import KeyPlan, TensorInfo, expected_shapes, plan_keys, read_headers
 
-KEY_MAPPING: dict[str, str] = {
-    # Hugging Face LLaVA-OneVision hub layout (llava-hf/llava-onevision-*): top-level sub-models.
-    r"^language_model\.lm_head\.": "lm_head.",
-    r"^language_model\.model\.": "model.language_model.",
-    r"^vision_tower\.": "model.vision_tower.",
-    r"^multi_modal_projector\.": "model.multi_modal_projector.",
-    r"^image_newline$": "model.image_newline",
-    # Original LLaVA-NeXT / LLaVA-OneVision training code layout (what the authors' code base writes).
-    r"^model\.vision_tower\.vision_tower\.vision_model\.": "model.vision_tower.vision_model.",
-    r"^model\.mm_projector\.0\.": "model.multi_modal_projector.linear_1.",
-    r"^model\.mm_projector\.2\.": "model.multi_modal_projector.linear_2.",
-    r"^model\.mdp\.": "model.multi_modal_projector.mdp.",
-    r"^model\.(embed_tokens|layers|norm)\.": r"model.language_model.\1.",
-}
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
 HUB_FILE_PATTERNS = ["*.json", "*.safetensors", "*.jinja", "*.txt", "*.model", "*.tiktoken"]
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -110,8 +99,7 @@ def resolve_checkpoint(path: str) -> Path:
 
 
 def check_safetensors_only(folder: Path) -> None:
-    safetensors = sorted(folder.glob("*.safetensors"))
-    if safetensors:
+    if sorted(folder.glob("*.safetensors")) or (folder / "model.safetensors.index.json").is_file():
         return
     pickles = sorted(p.name for p in folder.iterdir() if p.suffix in PICKLE_SUFFIXES)
     if pickles:
@@ -119,8 +107,28 @@ def check_safetensors_only(folder: Path) -> None:
     raise M3DiffError(f"m3diff: {folder} holds no *.safetensors weights")
 
 
-def load_config(folder: Path) -> M3DiffConfig:
-    """An M3Diff config as is; a LLaVA-OneVision config gets the MDP fields' defaults."""
+CONFIG_KINDS = ("m3diff", "llava_onevision", "llava_qwen")
+EMBEDDING_KEYS = ("model.embed_tokens.weight", "model.language_model.model.embed_tokens.weight",
+                  "language_model.model.embed_tokens.weight", "model.language_model.embed_tokens.weight")
+
+
+@dataclass
+class Checkpoint:
+    """A checkpoint folder read as far as possible without its tensors."""
+
+    folder: Path
+    kind: str  # one of CONFIG_KINDS
+    config: M3DiffConfig  # vocabulary as stored; ``extra_rows`` are added after loading
+    tensors: dict[str, TensorInfo]
+    tokenizer: Any = None  # llava_qwen: the folder's tokenizer with the image tokens added
+    extra_rows: int = 0
+    notes: tuple[str, ...] = ()
+
+    def plan(self) -> KeyPlan:
+        return plan_keys(self.tensors, expected_shapes(self.config), tied_lm_head=bool(self.config.tie_word_embeddings))
+
+
+def read_config_json(folder: Path) -> dict[str, Any]:
     config_file = folder / "config.json"
     if not config_file.is_file():
         raise M3DiffError(f"m3diff: {folder} has no config.json")
@@ -128,16 +136,68 @@ def load_config(folder: Path) -> M3DiffConfig:
         data = json.loads(config_file.read_text())
     except json.JSONDecodeError as exc:
         raise M3DiffError(f"m3diff: {config_file}: not JSON ({exc.msg} at line {exc.lineno})") from None
-    model_type = data.get("model_type")
-    if model_type not in ("m3diff", "llava_onevision"):
-        raise M3DiffError(f"m3diff: {config_file}: model_type {model_type!r} is neither m3diff nor llava_onevision")
-    data = {k: v for k, v in data.items() if k not in ("model_type", "architectures", "transformers_version")}
-    if model_type == "llava_onevision":
-        data.pop("vision_feature_layer", None)
+    if not isinstance(data, dict):
+        raise M3DiffError(f"m3diff: {config_file}: not a JSON object")
+    if data.get("model_type") not in CONFIG_KINDS:
+        raise M3DiffError(f"m3diff: {config_file}: model_type {data.get('model_type')!r} is none of {', '.join(CONFIG_KINDS)}")
+    return data
+
+
+def hf_config(data: dict[str, Any], folder: Path) -> M3DiffConfig:
+    """An M3Diff config as is; a LLaVA-OneVision config gets the MDP fields' defaults."""
+    fields = {k: v for k, v in data.items() if k not in ("model_type", "architectures", "transformers_version")}
+    if data["model_type"] == "llava_onevision":
+        fields.pop("vision_feature_layer", None)
     try:
-        return M3DiffConfig(**data)
+        return M3DiffConfig(**fields)
     except (TypeError, ValueError) as exc:
-        raise M3DiffError(f"m3diff: {config_file}: {exc}") from None
+        raise M3DiffError(f"m3diff: {folder / 'config.json'}: {exc}") from None
+
+
+def add_image_tokens(tokenizer: Any, rows: int) -> tuple[int, int, int]:
+    """``<image>``/``<video>`` appended as special tokens (text ids unchanged); returns their ids and how many
+    embedding rows must be added (none while the new ids fall into the matrix's padding rows)."""
+    from tokenizers import AddedToken
+
+    from omnidiff.models.m3diff.processing import IMAGE_TOKEN, VIDEO_TOKEN
+
+    if len(tokenizer) > rows:
+        raise M3DiffError(f"m3diff: the tokenizer has {len(tokenizer)} tokens but the embedding matrix only {rows} rows")
+    vocab = tokenizer.get_vocab()
+    absent = [t for t in (IMAGE_TOKEN, VIDEO_TOKEN) if t not in vocab]
+    if absent:
+        tokenizer.add_tokens([AddedToken(t, special=True, normalized=False) for t in absent], special_tokens=True)
+    ids = tokenizer.convert_tokens_to_ids([IMAGE_TOKEN, VIDEO_TOKEN])
+    return ids[0], ids[1], max(0, max(len(tokenizer), max(ids) + 1) - rows)
+
+
+def open_checkpoint(folder: Path) -> Checkpoint:
+    check_safetensors_only(folder)
+    data = read_config_json(folder)
+    tensors = read_headers(folder)
+    if data["model_type"] != "llava_qwen":
+        return Checkpoint(folder, data["model_type"], hf_config(data, folder), tensors)
+    from transformers import AutoTokenizer
+
+    from omnidiff.models.m3diff.llava_next import convert_config
+
+    embedding = next((tensors[k] for k in EMBEDDING_KEYS if k in tensors), None)
+    if embedding is None:
+        raise M3DiffError(f"m3diff: {folder}: no model.embed_tokens.weight among the llava_qwen tensors")
+    try:
+        with quiet_transformers(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # transformers on LLaVA-NeXT's legacy config fields
+            tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    except (OSError, ValueError, TypeError) as exc:
+        raise M3DiffError(f"m3diff: {folder}: cannot read the tokenizer ({str(exc).splitlines()[0]})") from None
+    rows = embedding.shape[0]
+    image_id, video_id, extra = add_image_tokens(tokenizer, rows)
+    config, mdp = convert_config(data, tensors, folder, image_id, video_id, rows)
+    notes = [f"converted from llava_qwen: <image>={image_id}, <video>={video_id} added to the tokenizer",
+             f"embedding rows {rows}" + (f" + {extra} for the image tokens" if extra else " (the image tokens fit its padding rows)")]
+    if mdp is not None:
+        notes.append(f"MDP: {mdp.blocks} blocks under {mdp.prefix!r}, gate {mdp.gate}, layer weights {mdp.layer_weights}")
+    return Checkpoint(folder, "llava_qwen", config, tensors, tokenizer, extra, tuple(notes))
 
 
 @contextlib.contextmanager
@@ -157,30 +217,65 @@ def quiet_transformers() -> Iterator[None]:
             logging.enable_progress_bar()
 
 
-def load_model(folder: Path, placement: Placement, allow_missing_mdp: bool = False) -> Any:
-    """``from_pretrained`` with the explicit key mapping, then the exact key check."""
+def build_empty(config: M3DiffConfig, placement: Placement) -> Any:
+    """The model's modules in the target dtype on the target device, weights left uninitialised (they are
+    loaded next; what is not loaded is initialised explicitly)."""
+    from transformers.initialization import no_init_weights
+
     from omnidiff.models.m3diff.modeling import M3DiffForConditionalGeneration
 
-    check_safetensors_only(folder)
-    config = load_config(folder)
-    with quiet_transformers():
-        try:
-            model, info = M3DiffForConditionalGeneration.from_pretrained(
-                str(folder), config=config, key_mapping=KEY_MAPPING, use_safetensors=True,
-                output_loading_info=True, ignore_mismatched_sizes=True,  # mismatches are reported below
-                dtype=placement.dtype, attn_implementation=placement.attn_implementation,
-                device_map=str(placement.device) if placement.device.type == "cuda" else None,
-            )
-        except (OSError, ValueError, RuntimeError) as exc:
-            raise M3DiffError(f"m3diff: cannot load {folder}: {str(exc).splitlines()[0]}") from None
-    missing = sorted(info.get("missing_keys") or [])
-    if allow_missing_mdp:
-        missing = [k for k in missing if ".mdp." not in k]
-    unexpected = sorted(info.get("unexpected_keys") or [])
-    mismatched = sorted(str(k[0]) if isinstance(k, tuple) else str(k) for k in info.get("mismatched_keys") or [])
+    config._attn_implementation = placement.attn_implementation
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(placement.dtype)
+    try:
+        with no_init_weights(), torch.device(placement.device):
+            return M3DiffForConditionalGeneration(config)
+    finally:
+        torch.set_default_dtype(previous)
+
+
+@torch.no_grad()
+def copy_tensors(model: Any, checkpoint: Checkpoint, plan: KeyPlan, device: torch.device) -> None:
+    from safetensors import safe_open
+
+    state = model.state_dict()
+    by_file: dict[str, list[str]] = {}
+    for key in plan.mapping:
+        by_file.setdefault(checkpoint.tensors[key].file, []).append(key)
+    for name, keys in sorted(by_file.items()):
+        with safe_open(str(checkpoint.folder / name), framework="pt", device=str(device)) as handle:
+            for key in keys:
+                state[plan.mapping[key]].copy_(handle.get_tensor(key))
+
+
+@torch.no_grad()
+def add_embedding_rows(model: Any, extra: int) -> None:
+    """New rows (for tokens the checkpoint's tokenizer lacked) set to the mean of the existing ones."""
+    rows = model.get_input_embeddings().weight.shape[0]
+    model.resize_token_embeddings(rows + extra, mean_resizing=False)
+    for embedding in {id(m.weight): m.weight for m in (model.get_input_embeddings(), model.get_output_embeddings())}.values():
+        embedding[rows:] = embedding[:rows].mean(dim=0, keepdim=True)
+
+
+def load_model(folder: Path, placement: Placement, allow_missing_mdp: bool = False,
+               checkpoint: Checkpoint | None = None) -> Any:
+    """The planned tensors into an uninitialised model; MDP from the current seed when allowed and absent."""
+    checkpoint = checkpoint or open_checkpoint(folder)
+    plan = checkpoint.plan()
+    missing, unexpected, mismatched = plan.problems(allow_missing_mdp)
     if missing or unexpected or mismatched:
-        raise CheckpointKeyError(str(folder), missing, unexpected, mismatched)
-    return model.to(placement.device).eval()
+        shapes = {**expected_shapes(checkpoint.config), **{k: t.shape for k, t in checkpoint.tensors.items()}}
+        hint = "; run `omnidiff models inspect` on the folder for the whole mapping" if unexpected else ""
+        raise CheckpointKeyError(str(folder), missing, unexpected, mismatched, shapes=shapes, hint=hint)
+    model = build_empty(checkpoint.config, placement)
+    copy_tensors(model, checkpoint, plan, placement.device)
+    if plan.mdp_absent:
+        model.mdp.reset_parameters()
+    if checkpoint.config.tie_word_embeddings:
+        model.tie_weights()
+    if checkpoint.extra_rows:
+        add_embedding_rows(model, checkpoint.extra_rows)
+    return model.eval()
 
 
 def weights_fingerprint(folder: Path) -> str:

@@ -4,7 +4,8 @@ For every tapped encoder layer i, with patch features F1 (before) and F2 (after)
 
 1. channel gate ``lam = sigmoid(W_m [F1 ; F2])`` computed per token (``W_m``: 2C -> C); the gate is shared by
    both images, ``F1' = lam * F1`` and ``F2' = lam * F2``, so that the subtraction in step 2 compares the same
-   re-weighted channels of the two images;
+   re-weighted channels of the two images (``gate="per_image"``: the paper's notation also allows one gate per
+   image, ``lam_k``: ``W_m``: 2C -> 2C split into ``lam_1`` and ``lam_2``);
 2. difference feature ``dF = W_p [F1' ; F2' ; F1' - F2']`` (``W_p``: 3C -> C);
 3. fusion, with weights shared by the two images (the pair is symmetric): pre-norm residual blocks,
    ``H = F' + SelfAttn(LN(F'))``, ``H = H + CrossAttn(LN(H), LN(dF))`` (queries from the image, keys and
@@ -12,7 +13,9 @@ For every tapped encoder layer i, with patch features F1 (before) and F2 (after)
    then ``H = H + MLP(LN(H))`` when ``fusion_mlp_ratio > 0``;
 4. multi-scale: each layer's fused tokens of both images are average-pooled into one vector, an MLP
    (C -> C * ``scale_mlp_ratio`` -> 1) scores it, a softmax over the layers gives per-pair weights, and the
-   weighted sum of the layers (per image) goes on to the projector and the language model.
+   weighted sum of the layers (per image) goes on to the projector and the language model
+   (``layer_weights="per_channel"``: the MLP ends in C outputs, one score per channel, and the softmax over the
+   layers is taken per channel, the product of ``Score^i`` with the features read element-wise).
 
 Where the paper is silent the choices above (per-token shared gate, pre-norm residuals, shared fusion
 weights, softmax layer weights over pooled pairs) are this project's, each a field of :class:`MDPConfig`.
@@ -29,6 +32,10 @@ import torch.nn.functional as F
 from torch import nn
 
 
+GATES = ("shared", "per_image")
+LAYER_WEIGHTS = ("scalar", "per_channel")
+
+
 @dataclass(frozen=True)
 class MDPConfig:
     """Sizes of the MDP module; ``hidden_size`` is the vision encoder's width C."""
@@ -40,10 +47,16 @@ class MDPConfig:
     scale_mlp_ratio: float = 0.25
     layer_norm_eps: float = 1e-6
     init_std: float = 0.02
+    gate: str = "shared"  # or "per_image"
+    layer_weights: str = "scalar"  # or "per_channel"
 
     def __post_init__(self) -> None:
         if not self.layers:
             raise ValueError("MDP needs at least one tapped layer")
+        if self.gate not in GATES:
+            raise ValueError(f"MDP gate {self.gate!r}: expected one of {', '.join(GATES)}")
+        if self.layer_weights not in LAYER_WEIGHTS:
+            raise ValueError(f"MDP layer_weights {self.layer_weights!r}: expected one of {', '.join(LAYER_WEIGHTS)}")
         if self.hidden_size % self.num_heads:
             raise ValueError(f"MDP hidden_size {self.hidden_size} is not divisible by num_heads {self.num_heads}")
 
@@ -54,14 +67,18 @@ class MDPConfig:
 
 
 class ChannelGate(nn.Module):
-    """``lam = sigmoid(W_m [F1 ; F2])``, one gate per token and channel, applied to both images."""
+    """``lam = sigmoid(W_m [F1 ; F2])``, one gate per token and channel: shared by both images, or one per image."""
 
-    def __init__(self, hidden_size: int) -> None:
+    def __init__(self, hidden_size: int, per_image: bool = False) -> None:
         super().__init__()
-        self.proj = nn.Linear(2 * hidden_size, hidden_size)
+        self.per_image = per_image
+        self.proj = nn.Linear(2 * hidden_size, (2 if per_image else 1) * hidden_size)
 
     def forward(self, before: torch.Tensor, after: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         lam = torch.sigmoid(self.proj(torch.cat([before, after], dim=-1)))
+        if self.per_image:
+            lam_before, lam_after = lam.chunk(2, dim=-1)
+            return lam_before * before, lam_after * after
         return lam * before, lam * after
 
 
@@ -128,7 +145,7 @@ class DifferentialPerceptionBlock(nn.Module):
 
     def __init__(self, config: MDPConfig) -> None:
         super().__init__()
-        self.gate = ChannelGate(config.hidden_size)
+        self.gate = ChannelGate(config.hidden_size, per_image=config.gate == "per_image")
         self.difference = DifferenceProjection(config.hidden_size)
         self.fusion = DifferenceFusion(config)
 
@@ -139,16 +156,18 @@ class DifferentialPerceptionBlock(nn.Module):
 
 
 class ScaleWeighting(nn.Module):
-    """Step 4: per-pair softmax weights over the layers from average-pooled features and an MLP."""
+    """Step 4: per-pair softmax weights over the layers (one per layer, or one per layer and channel) from
+    average-pooled features and an MLP; returns [B, K, 1] or [B, K, C]."""
 
     def __init__(self, config: MDPConfig) -> None:
         super().__init__()
         inner = max(1, int(config.hidden_size * config.scale_mlp_ratio))
-        self.mlp = nn.Sequential(nn.Linear(config.hidden_size, inner), nn.GELU(approximate="tanh"), nn.Linear(inner, 1))
+        scores = config.hidden_size if config.layer_weights == "per_channel" else 1
+        self.mlp = nn.Sequential(nn.Linear(config.hidden_size, inner), nn.GELU(approximate="tanh"), nn.Linear(inner, scores))
 
     def forward(self, per_layer: list[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
         pooled = torch.stack([torch.cat([b, a], dim=1).mean(dim=1) for b, a in per_layer], dim=1)  # [B, K, C]
-        return torch.softmax(self.mlp(pooled).squeeze(-1).float(), dim=-1).to(pooled.dtype)  # [B, K]
+        return torch.softmax(self.mlp(pooled).float(), dim=1).to(pooled.dtype)  # softmax over the K layers
 
 
 class MultiScaleDifferentialPerception(nn.Module):
@@ -176,7 +195,7 @@ class MultiScaleDifferentialPerception(nn.Module):
         if len(before) != len(self.blocks) or len(after) != len(self.blocks):
             raise ValueError(f"MDP expects {len(self.blocks)} layers, got {len(before)} and {len(after)}")
         per_layer = [block(b, a) for block, b, a in zip(self.blocks, before, after)]
-        weights = self.scale(per_layer)  # [B, K]
-        fused_before = torch.einsum("bk,kblc->blc", weights, torch.stack([b for b, _ in per_layer]))
-        fused_after = torch.einsum("bk,kblc->blc", weights, torch.stack([a for _, a in per_layer]))
+        weights = self.scale(per_layer).unsqueeze(2)  # [B, K, 1, 1 or C]
+        fused_before = (weights * torch.stack([b for b, _ in per_layer], dim=1)).sum(dim=1)
+        fused_after = (weights * torch.stack([a for _, a in per_layer], dim=1)).sum(dim=1)
         return fused_before, fused_after

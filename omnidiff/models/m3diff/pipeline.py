@@ -10,16 +10,17 @@ import torch
 from PIL import Image
 
 from omnidiff.models.m3diff.config import tiny_config
+from omnidiff.models.m3diff.errors import M3DiffError
 from omnidiff.models.m3diff.loading import (
     Placement,
     load_model,
+    open_checkpoint,
     quiet_transformers,
     resolve_checkpoint,
     weights_fingerprint,
 )
 from omnidiff.models.m3diff.modeling import M3DiffForConditionalGeneration
 from omnidiff.models.m3diff.processing import (
-    DEFAULT_PROMPT,
     IMAGE_TOKEN,
     VIDEO_TOKEN,
     M3DiffProcessor,
@@ -43,7 +44,8 @@ class M3DiffBundle:
         return self.processor.tokenizer
 
 
-def build_tiny_random(placement: Placement, seed: int = 0, mdp_layers: list[int] | None = None) -> M3DiffBundle:
+def build_tiny_random(placement: Placement, seed: int = 0, mdp_layers: list[int] | None = None,
+                      **mdp_options: str) -> M3DiffBundle:
     """The tiny configuration with random weights drawn from ``seed`` (same seed, same bytes)."""
     tokenizer = build_byte_tokenizer()
     config = tiny_config(
@@ -51,6 +53,7 @@ def build_tiny_random(placement: Placement, seed: int = 0, mdp_layers: list[int]
         image_token_index=tokenizer.convert_tokens_to_ids(IMAGE_TOKEN),
         video_token_index=tokenizer.convert_tokens_to_ids(VIDEO_TOKEN),
         mdp_layers=mdp_layers,
+        **mdp_options,
     )
     config._attn_implementation = placement.attn_implementation
     with torch.random.fork_rng(devices=[]):
@@ -60,15 +63,17 @@ def build_tiny_random(placement: Placement, seed: int = 0, mdp_layers: list[int]
     vision = config.vision_config
     processor = build_processor(tokenizer, vision.image_size, vision.patch_size)
     layers = "-".join(str(k) for k in config.mdp_layers)
-    return M3DiffBundle(model, processor, f"{TINY_PRESET}:seed={seed}:layers={layers}")
+    variants = "".join(f":{k}={v}" for k, v in sorted(mdp_options.items()))
+    return M3DiffBundle(model, processor, f"{TINY_PRESET}:seed={seed}:layers={layers}{variants}")
 
 
 def load_bundle(path: str, placement: Placement, allow_missing_mdp: bool = False) -> M3DiffBundle:
     folder = resolve_checkpoint(path)
-    model = load_model(folder, placement, allow_missing_mdp=allow_missing_mdp)
+    checkpoint = open_checkpoint(folder)
+    model = load_model(folder, placement, allow_missing_mdp=allow_missing_mdp, checkpoint=checkpoint)
     vision = model.config.vision_config
     with quiet_transformers():
-        processor = load_processor(folder, vision.image_size, vision.patch_size)
+        processor = load_processor(folder, vision.image_size, vision.patch_size, tokenizer=checkpoint.tokenizer)
     return M3DiffBundle(model, processor, f"{path}:{weights_fingerprint(folder)}")
 
 
@@ -82,10 +87,10 @@ def save_bundle(bundle: M3DiffBundle, folder: Path) -> None:
 
 
 def chat_texts(tokenizer: Any, prompts: list[str]) -> list[str]:
-    return [
-        tokenizer.apply_chat_template(pair_conversation(p or DEFAULT_PROMPT), tokenize=False, add_generation_prompt=True)
-        for p in prompts
-    ]
+    """The generation prompt of each pair; ``prompts`` come from the prompt registry (one per benchmark)."""
+    if not all(isinstance(p, str) and p.strip() for p in prompts):
+        raise M3DiffError("m3diff: every pair needs a non-empty prompt (omnidiff.harness.prompts.prompt_for)")
+    return [tokenizer.apply_chat_template(pair_conversation(p), tokenize=False, add_generation_prompt=True) for p in prompts]
 
 
 def model_inputs(bundle: M3DiffBundle, pairs: list[tuple[Image.Image, Image.Image]], texts: list[str]) -> dict[str, Any]:

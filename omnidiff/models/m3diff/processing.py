@@ -1,9 +1,17 @@
-"""Inputs for M3Diff: the prompt, a local byte-level tokenizer for the tiny preset, and the processor.
+"""Inputs for M3Diff: the chat format, a local byte-level tokenizer for the tiny preset, and the processor.
+
+The chat format is LLaVA-NeXT's ``conv_qwen`` (ChatML, system "You are a helpful assistant."), with the two
+image placeholders where LLaVA-NeXT's multi-image code puts them: each ``<image>`` followed by a newline,
+before the instruction (``"<image>\n" * 2 + text``). The instruction itself is the benchmark's prompt from the
+one prompt registry (``omnidiff.harness.prompts.prompt_for``), in training as in evaluation.
 
 transformers 5's ``LlavaOnevisionProcessor`` insists on a video processor, and its only video processor
 needs torchvision (not installed here: M3Diff captions image pairs, never videos), so
 :class:`M3DiffProcessor` is a small subclass that accepts ``video_processor=None``. Images go through the
-PIL image processor in multi-image mode: each pair is ``[before, after]``, padded to a square, one view each.
+PIL image processor in multi-image mode: each pair is ``[before, after]``, padded to a square with the mean
+colour, one view each, as LLaVA-NeXT does for multi-image samples. A checkpoint folder without
+``preprocessor_config.json`` (a LLaVA-NeXT one) gets SigLIP's normalisation (mean = std = 0.5), which is what
+its ``SigLipImageProcessor`` applies; CLIP's mean and std would shift every pixel the model sees.
 """
 
 from __future__ import annotations
@@ -18,15 +26,15 @@ from transformers.models.llava_onevision.processing_llava_onevision import Llava
 
 IMAGE_TOKEN = "<image>"
 VIDEO_TOKEN = "<video>"
-DEFAULT_PROMPT = "Describe in detail what changed between the first image and the second image."
+SIGLIP_MEAN = SIGLIP_STD = (0.5, 0.5, 0.5)
 
-# Qwen2 chat format, as LLaVA-OneVision uses it; images are placed before the text of the user turn.
+# LLaVA-NeXT's conv_qwen (ChatML); each image placeholder is followed by a newline, before the text.
 CHAT_TEMPLATE = (
     "{% for message in messages %}"
     "{{ '<|im_start|>' + message['role'] + '\n' }}"
     "{% if message['content'] is string %}{{ message['content'] }}"
     "{% else %}{% for part in message['content'] %}"
-    "{% if part['type'] == 'image' %}{{ '<image>' }}{% elif part['type'] == 'text' %}{{ '\n' + part['text'] }}{% endif %}"
+    "{% if part['type'] == 'image' %}{{ '<image>\n' }}{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}"
     "{% endfor %}{% endif %}"
     "{{ '<|im_end|>\n' }}"
     "{% endfor %}"
@@ -86,8 +94,11 @@ class M3DiffProcessor(LlavaOnevisionProcessor):
 
 
 def image_processor_for(image_size: int) -> LlavaOnevisionImageProcessorPil:
+    """SigLIP's preprocessing at the tower's size: bicubic resize, x/255, mean = std = 0.5 (the pad colour
+    of multi-image samples is that mean, 127)."""
     return LlavaOnevisionImageProcessorPil(
-        size={"height": image_size, "width": image_size}, image_grid_pinpoints=[[image_size, image_size]]
+        size={"height": image_size, "width": image_size}, image_grid_pinpoints=[[image_size, image_size]],
+        image_mean=list(SIGLIP_MEAN), image_std=list(SIGLIP_STD),
     )
 
 
@@ -102,13 +113,15 @@ def build_processor(tokenizer: PreTrainedTokenizerFast, image_size: int, patch_s
     )
 
 
-def load_processor(path: Path, image_size: int, patch_size: int) -> M3DiffProcessor:
-    """Tokenizer from the checkpoint folder; the image processor from its preprocessor_config.json if any."""
+def load_processor(path: Path, image_size: int, patch_size: int, tokenizer: Any = None) -> M3DiffProcessor:
+    """Tokenizer from the checkpoint folder (unless given); the image processor from its
+    preprocessor_config.json if any, else SigLIP's. The chat format is always M3Diff's own (conv_qwen):
+    a Qwen2 tokenizer's template has no image parts and LLaVA-NeXT never used it."""
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(str(path))
-    if getattr(tokenizer, "chat_template", None) is None:
-        tokenizer.chat_template = CHAT_TEMPLATE
+    tokenizer = tokenizer if tokenizer is not None else AutoTokenizer.from_pretrained(str(path))
+    tokenizer.chat_template = CHAT_TEMPLATE
+    tokenizer.padding_side = "left"
     processor = build_processor(tokenizer, image_size, patch_size)
     if (path / "preprocessor_config.json").is_file():
         processor.image_processor = LlavaOnevisionImageProcessorPil.from_pretrained(str(path))
