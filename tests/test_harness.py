@@ -224,7 +224,7 @@ def test_pixel_diff_on_a_rendered_store_matches_omnidiff_score(run_cli, tmp_path
     if importlib.util.find_spec("bpy") is None:
         pytest.skip("bpy is not installed")
     store = tmp_path / "rendered"
-    made = run_cli("render", "--scenes", "1", "--profile", "test", "--pairs-per-scene", "3", "--split", "test",
+    made = run_cli("render", "--scenes", "1", "--profile", "test", "--pairs-per-scene", "3", "--split", "test", "--setting", "tabletop",
                    "--seed", "3", "--out", store)
     assert made.code == 0, made.err
     results = tmp_path / "results"

@@ -18,7 +18,8 @@ from annotations import Store
 from conftest import make_record
 from ray_helpers import needs_ray, ray_cluster  # noqa: F401 - the fixture
 
-RENDER = ["render", "--scenes", "2", "--profile", "test", "--seed", "11", "--pairs-per-scene", "2"]
+RENDER = ["render", "--scenes", "2", "--setting", "indoor,outdoor", "--profile", "test", "--seed", "11",
+          "--pairs-per-scene", "2"]  # a room and a street
 needs_bpy = pytest.mark.skipif(importlib.util.find_spec("bpy") is None, reason="bpy is not installed")
 
 
@@ -48,6 +49,7 @@ def test_ray_render_equals_the_local_backend_byte_for_byte(ray_cluster, local_re
     assert "rendered 2 scenes (4 pairs)" in res.out
     local, ray = stored(local_render), stored(tmp_path / "ray")
     assert len(local) == 4 and sorted(ray) == sorted(local)
+    assert {r["setting"] for r in local.values()} == {"indoor", "outdoor"}
     assert ray == local
     assert Store.open(tmp_path / "ray").info == Store.open(local_render).info  # runs, versions, no failures
     assert run_cli("validate", tmp_path / "ray").code == 0
@@ -80,9 +82,10 @@ def test_a_scene_lost_twice_is_recorded_failed_and_the_run_goes_on(ray_cluster, 
     assert "error: 1 of 2 scene(s) failed" in res.err
     store = Store.open(tmp_path / "ray")
     [(scene, why)] = store.info["render"]["failed"].items()
-    assert scene == "omnidiff-s11-000001" and why.startswith("Ray task lost (") and why.endswith("twice on this scene")
+    assert scene.endswith("-s11-000001") and why.startswith("Ray task lost (") and why.endswith("twice on this scene")
     local = stored(local_render)
-    assert stored(tmp_path / "ray") == {pid: r for pid, r in local.items() if r["scene_id"] == "omnidiff-s11-000000"}
+    assert stored(tmp_path / "ray") == {pid: r for pid, r in local.items() if r["scene_id"] != scene}
+    assert len(stored(tmp_path / "ray")) == 2
 
 
 @pytest.fixture
