@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from generators.synthetic import families as fam_mod
 from generators.synthetic.families import FAMILIES, family_of, make_object, refresh_extents
 from generators.synthetic.geometry import CameraFrame
+from generators.synthetic.kits import people
 from generators.synthetic.layout import (
     Rect,
     conflicts,
@@ -300,14 +301,19 @@ class SceneKit(Kit):
         return False
 
     def floor_rotation(self, scene: SceneSpec, obj: ObjectSpec, zone: dict[str, Any], rng: random.Random) -> float:
-        """Free-standing things face the camera, give or take."""
+        """Free-standing things face the camera, give or take; people on their way walk across the view."""
+        if obj.family == "person" and obj.params.get("pose") in ("walking", "running"):
+            return round((rng.choice((90.0, 270.0)) + rng.uniform(-12, 12)) % 360.0, 3)
         cx, cy, _ = scene.camera.location
         toward = math.degrees(math.atan2(cx - obj.x, -(cy - obj.y)))
-        return round((toward + rng.uniform(-35, 35)) % 360.0, 3)
+        spread = 55 if obj.family == "person" else 35
+        return round((toward + rng.uniform(-spread, spread)) % 360.0, 3)
 
     def place_like(self, scene: SceneSpec, obj: ObjectSpec, rng: random.Random, aspect: float,
                    avoid: tuple[float, float, float] | None = None) -> bool:
         """Put ``obj`` somewhere in view of the same kind of place it is meant for (floor, a holder, a wall)."""
+        if obj.family == "person":  # a person moves on foot (kits/people.py)
+            return people.on_foot(self, scene, obj, rng, aspect, avoid)
         if obj.placement == "surface":
             options = [hs for hs in self.holders(scene, obj) if hs[0] is None or hs[0].uid != obj.uid]
             rng.shuffle(options)
@@ -328,14 +334,16 @@ class SceneKit(Kit):
     # -- change steps ----------------------------------------------------------------------
     def candidates(self, scene: SceneSpec, key: str, ctx: Context) -> list[ObjectSpec]:
         """Objects in view that a ``key`` change may touch, by what their family declares."""
-        held = {o.support for o in scene.objects if o.support is not None}
+        held = self.held(scene)
         out = []
         for o in scene.objects:
             fam = family_of(o)
             if fam is None or key not in fam.changes or o.uid in ctx.locked or not visible(ctx, o.uid):
                 continue
             if key in MOVES_THE_OBJECT and o.uid in held:
-                continue  # what holds other things stays put
+                continue  # what holds other things stays put (a seat with someone on it too)
+            if key == "movement" and o.placement == "floor" and o.support is not None:
+                continue  # someone seated stays on the seat (a pose change may stand them up)
             if o.group and key in ("disappearance", "removal", "substitution", "movement"):
                 continue  # a counted instance coming or going is a counting change
             if key == "disappearance" and o.placement != "floor":
@@ -348,6 +356,15 @@ class SceneKit(Kit):
                 continue
             out.append(o)
         return out
+
+    @staticmethod
+    def held(scene: SceneSpec) -> set[int]:
+        """Objects that hold something: things on their surfaces, someone sitting on them or standing at them."""
+        out = {o.support for o in scene.objects if o.support is not None}
+        return out | {o.params["at"] for o in scene.objects if o.params.get("at") is not None}
+
+    def repose(self, scene: SceneSpec, obj: ObjectSpec, rng: random.Random) -> dict[str, Any] | None:
+        return people.repose(self, scene, obj, rng)
 
     def text_visible(self, obj: ObjectSpec, ctx: Context) -> bool:
         """Letters are thin: a quarter of an object's pixel minimum (see RenderProfile.min_pixels_of)."""
@@ -365,8 +382,10 @@ class SceneKit(Kit):
         gid = rng.choice(names)
         members = [o for o in scene.objects if o.group == gid]
         n = len(members)
-        if n >= 2 and (rng.random() < 0.5 or not self.count_slots(scene, gid)):
-            shown = [m for m in members if visible(ctx, m.uid)] or members
+        held = self.held(scene)
+        free = [m for m in members if m.uid not in held]  # an occupied chair is not taken away
+        if n >= 2 and free and (rng.random() < 0.5 or not self.count_slots(scene, gid)):
+            shown = [m for m in free if visible(ctx, m.uid)] or free
             gone = rng.choice(shown)
             scene.objects.remove(gone)
             return gone, None, gid, n, n - 1
@@ -376,7 +395,9 @@ class SceneKit(Kit):
         return None, new, gid, n, n + 1
 
     def addable(self, scene: SceneSpec) -> list[str]:
-        return list(self.recipe(scene).get("add", []))
+        """What an addition may bring: the recipe's list, and a person wherever people go."""
+        names = list(self.recipe(scene).get("add", []))
+        return names + (["person"] if scene.setting in fam_mod.get("person").settings else [])
 
     def new_object(self, scene: SceneSpec, rng: random.Random, ctx: Context) -> ObjectSpec | None:
         names = self.addable(scene)
@@ -384,6 +405,11 @@ class SceneKit(Kit):
         for name in names[:6]:
             fam = FAMILIES[name] if name in FAMILIES else fam_mod.get(name)
             uid = scene.next_uid()
+            if name == "person":
+                person = people.new_person(self, scene, rng, ctx.aspect, instance_rng(scene, uid, "added"))
+                if person is not None:
+                    return person
+                continue
             obj = make_object(name, uid, instance_rng(scene, uid, "added"), placement=fam.placement)
             scene.objects.append(obj)
             if self.place_like(scene, obj, rng, ctx.aspect):
