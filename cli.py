@@ -156,13 +156,14 @@ def render(
     shard: Optional[str] = typer.Option(None, "--shard", help="I/N: render only scenes with index % N == I."),
     backend: str = typer.Option("local", "--backend", help="local (worker processes) or ray (not installed here)."),
     scenes_per_worker: int = typer.Option(25, "--scenes-per-worker", min=1, help="Recycle a Blender process after this many scenes."),
+    assets: Optional[Path] = typer.Option(None, "--assets", help="Your own 3D assets: a catalog (JSON or YAML) of .blend, .glb/.gltf, .obj and .fbx files with noun, settings, placement, real height, recolourable material slots, rewritable text objects, licence."),
     append_every: float = typer.Option(60.0, "--append-every", min=0.1, help="Seconds between appends of finished scenes (also every 256 MiB of images); a kill loses at most this much."),
 ) -> None:
     """Render synthetic pairs with Blender into a store: rooms, streets or tabletops; rerun to resume.
 
     Change types: viewpoint, illumination, addition, disappearance, removal, substitution, size,
-    color, orientation, counting, text, plus movement and material. Pose is not rendered yet: it
-    needs the articulated human figures that come with the people-and-assets issue.
+    color, orientation, pose, counting, text, plus movement and material. Pose needs people: rooms
+    and streets have them (walking, standing, sitting, at counters); tabletops have none.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -177,6 +178,7 @@ def render(
         out=out, scenes=scenes, preset=preset, setting=setting, profile=profile, seed=seed, pairs_per_scene=pairs_per_scene,
         changes_per_pair=changes_per_pair, split=split, split_ratios=parse_split_ratios(split_ratios), workers=workers,
         shard=parse_shard(shard), scenes_per_worker=scenes_per_worker, backend=backend, append_seconds=append_every,
+        assets=assets,
     )
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("scenes"),
                TextColumn("{task.fields[pairs]} pairs, {task.fields[rate]} pairs/h"), TimeElapsedColumn(),

@@ -47,6 +47,7 @@ CAMERA_ROOM = 1.8  # metres between the camera and the near edge of anything sta
 MOVES_THE_OBJECT = ("disappearance", "removal", "substitution", "size", "orientation", "movement")
 TRIES = 40
 CAMERA_CLEARANCE = 0.35  # metres between the camera and any object's box
+SEATS = ("person", "chair", "bench", "sofa", "armchair")  # surfaces a user's asset does not go on
 
 
 class Context(Protocol):
@@ -103,6 +104,7 @@ class SceneKit(Kit):
     """The rich kits' common steps: families, surfaces, walls, zones."""
 
     min_visible_objects = 6
+    with_people = True  # bench/render.py measures the same kit without them
 
     # -- recipes ---------------------------------------------------------------------------
     def recipe(self, scene: SceneSpec) -> dict[str, Any]:
@@ -194,9 +196,10 @@ class SceneKit(Kit):
     def holders(self, scene: SceneSpec, obj: ObjectSpec) -> list[tuple[ObjectSpec | None, str]]:
         """(holder, surface name) pairs where ``obj``'s family may stand; None = a shell sill."""
         out: list[tuple[ObjectSpec | None, str]] = []
+        anywhere = family_of(obj) is not None and family_of(obj).group == "assets"  # a user's asset: any surface
         for h in scene.objects:
             hf = family_of(h)
-            if hf is None or obj.family not in hf.holds:
+            if hf is None or (obj.family not in hf.holds and not (anywhere and h.family not in SEATS)):
                 continue
             out += [(h, s.name) for s in hf.surfaces(h.params)]
         if obj.family in self.recipe(scene).get("sill_items", {}).get("families", []):
@@ -397,7 +400,20 @@ class SceneKit(Kit):
     def addable(self, scene: SceneSpec) -> list[str]:
         """What an addition may bring: the recipe's list, and a person wherever people go."""
         names = list(self.recipe(scene).get("add", []))
-        return names + (["person"] if scene.setting in fam_mod.get("person").settings else [])
+        people_here = self.with_people and scene.setting in fam_mod.get("person").settings
+        return names + (["person"] if people_here else []) + [f.name for f in self.user_assets(scene)]
+
+    @staticmethod
+    def user_assets(scene: SceneSpec) -> list:
+        """The families of the user's asset catalog (``--assets``) that belong in this scene's setting."""
+        return [f for f in FAMILIES.values() if f.group == "assets" and scene.setting in f.settings]
+
+    def place_user_assets(self, scene: SceneSpec, rng: random.Random, aspect: float) -> None:
+        """One instance of each of the user's assets, where its placement says (the kits call this last)."""
+        for fam in self.user_assets(scene):
+            obj = self._new(scene, fam.name)
+            if not any(self.place_like(scene, obj, rng, aspect) for _ in range(3)):
+                scene.objects.remove(obj)
 
     def new_object(self, scene: SceneSpec, rng: random.Random, ctx: Context) -> ObjectSpec | None:
         names = self.addable(scene)

@@ -59,6 +59,7 @@ class IndoorKit(SceneKit):
         cx, cy, _ = camera.location
         shell.params["keepouts"].append([round(cx, 4), round(cy, 4), 0.45, 0.45, 0.0])
         self._furnish(scene, rng, DATA["rooms"][kind], aspect)
+        self.place_user_assets(scene, rng, aspect)
         people.populate(self, scene, rng, aspect, **people.DATA["kits"]["indoor"])
         scene.lights = self._lights(scene, rng)
         return scene

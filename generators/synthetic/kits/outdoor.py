@@ -186,6 +186,7 @@ class OutdoorKit(SceneKit):
             surfaces = [s.name for s in self.surfaces_of(holder)]
             if not any(self.place_on_surface(scene, obj, holder, s, rng, aspect) for s in surfaces):
                 scene.objects.remove(obj)
+        self.place_user_assets(scene, rng, aspect)
         people.populate(self, scene, rng, aspect, **people.DATA["kits"]["outdoor"])
         if sum(1 for o in scene.objects if self.in_view(scene, o, aspect)) < self.min_visible_objects:
             raise SamplingError(f"the {scene.shell.params['type']} has too few things in view")

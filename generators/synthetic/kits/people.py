@@ -150,6 +150,8 @@ def place(kit: "SceneKit", scene: SceneSpec, person: ObjectSpec, rng: random.Ran
 def populate(kit: "SceneKit", scene: SceneSpec, rng: random.Random, aspect: float, count: tuple[int, int],
              sit_share: float, counter_share: float) -> None:
     """A few people in view: the kits call this after the furniture is in place (a crowded room may take fewer)."""
+    if not kit.with_people:
+        return
     for _ in range(rng.randint(*count)):
         person = kit._new(scene, "person")
         if not any(place(kit, scene, person, rng, aspect, sit_share, counter_share) for _ in range(3)):
