@@ -395,8 +395,8 @@ def _person_values(key: str, diff: dict[str, Any], d: Describer, v: dict[str, An
     if key == "movement":
         v["from"] = v["from"].replace("where it was", f"where {v['pron']} was")
     if key == "pose":
-        was = pose_words(diff["before"], diff.get("mirror_before", False))
-        now = pose_words(diff["after"], diff.get("mirror_after", False))
+        was = {k: _theirs(w, v["poss"]) for k, w in pose_words(diff["before"], diff.get("mirror_before", False)).items()}
+        now = {k: _theirs(w, v["poss"]) for k, w in pose_words(diff["after"], diff.get("mirror_after", False)).items()}
         v["was"], v["now"] = was["is"], now["now"]
         if diff.get("stood_up"):
             v["did"] = "stood up" + ("" if diff["after"] == "standing" else f" and now {now['now']}")
@@ -407,6 +407,16 @@ def _person_values(key: str, diff: dict[str, Any], d: Describer, v: dict[str, An
         limbs = list(diff.get("limbs") or ["body"])
         v["limbs"] = " and ".join(limbs[:2])
         v["limbs_are"] = "are" if len(limbs[:2]) > 1 or limbs[0].endswith("s") else "is"
+
+
+BODY_WORDS = ("right arm", "left arm", "right hand", "left hand", "hips", "ear", "head", "chest")
+
+
+def _theirs(words: str, poss: str) -> str:
+    """'raised the right arm' -> 'raised his right arm'."""
+    for part in BODY_WORDS:
+        words = words.replace(f"the {part}", f"{poss} {part}")
+    return words
 
 
 CONTEXT: list[Callable[[str, str, str], str]] = [
