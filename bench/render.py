@@ -137,14 +137,19 @@ def _kits_job(scenes: int, pairs: int, out: dict) -> None:
     out.update(totals)
 
 
-def kits(scenes: int, pairs: int) -> dict:
+def _in_child(target, *args) -> dict:  # noqa: ANN001 - a job function that fills the shared dict it gets last
+    """Run a bpy job in a spawned child (the bench process never imports bpy) and return what it reported."""
     ctx = mp.get_context("spawn")
     with ctx.Manager() as manager:
         shared = manager.dict()
-        proc = ctx.Process(target=_kits_job, args=(scenes, pairs, shared))
+        proc = ctx.Process(target=target, args=(*args, shared))
         proc.start()
         proc.join()
-        result = {k: dict(v) for k, v in shared.items()}
+        return {k: dict(v) for k, v in shared.items()}
+
+
+def kits(scenes: int, pairs: int) -> dict:
+    result = _in_child(_kits_job, scenes, pairs)
     base = result["tabletop"]["wall"] / max(1, result["tabletop"]["pairs"])
     for r in result.values():
         n = max(1, r["pairs"])
@@ -185,13 +190,7 @@ def _people_job(scenes: int, pairs: int, out: dict) -> None:
 
 
 def people(scenes: int, pairs: int) -> dict:
-    ctx = mp.get_context("spawn")
-    with ctx.Manager() as manager:
-        shared = manager.dict()
-        proc = ctx.Process(target=_people_job, args=(scenes, pairs, shared))
-        proc.start()
-        proc.join()
-        result = {k: dict(v) for k, v in shared.items()}
+    result = _in_child(_people_job, scenes, pairs)
     for key, r in result.items():
         n = max(1, r["pairs"])
         base = result[key.split("/")[0] + "/none"]

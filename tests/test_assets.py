@@ -137,3 +137,17 @@ def test_a_render_with_assets_puts_them_in_rooms_and_records_their_files(assets,
         assert all(len(a["sha256"]) == 64 for a in prov["assets"])
         scene = SceneSpec.from_dict(json.loads(rec.scene_diff)["scene_before"])
         assert {"glazed_vase", "bar_stool", "shop_sign"} & {o.family for o in scene.objects}
+
+
+def test_an_asset_without_recolourable_slots_is_named_by_the_colour_of_its_file(tmp_path):
+    from dataclasses import replace
+
+    from generators.synthetic.assets.register import family_data, nearest_colour
+
+    for name in ("vase.glb", "stool.obj", "sign.blend"):
+        (tmp_path / name).write_bytes(b"not empty")  # the catalog checks presence and size; the probe reads contents
+    entry = replace(read_catalog(write_catalog(tmp_path, catalog(tmp_path))).entries[1], recolour=(), colour=(182, 34, 30))
+    data = family_data(entry)
+    assert nearest_colour((182, 34, 30)) == "red" and data["parts"] == {
+        "body": {"materials": ["painted"], "fixed_color": True, "colors": ["red"]}}
+    assert data["nouns"] == ["bar stool"] and data["placement"] == "floor" and data["asset"]["sha256"] == entry.sha256

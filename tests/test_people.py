@@ -15,6 +15,7 @@ from generators.synthetic.kits.people import limbs, root_world
 from generators.synthetic.layout import interpenetrations, rests
 from generators.synthetic.sampling import SamplingError
 from generators.synthetic.seeding import stream
+from tests.test_kits import scenes
 
 ASPECT = 1.5
 KITS = ("indoor", "outdoor")
@@ -115,16 +116,7 @@ def _ctx(kit) -> ChangeContext:
 
 
 def _scenes(setting: str, count: int, seed: int = 3):
-    kit = get_kit(setting)
-    out = []
-    for index in range(count * 4):
-        try:
-            out.append(kit.sample_scene(stream(seed, setting, index), ASPECT))
-        except SamplingError:
-            continue
-        if len(out) == count:
-            break
-    return out
+    return scenes(setting, count, seed)
 
 
 def test_people_walk_stand_sit_and_wait_at_counters_in_both_kits():

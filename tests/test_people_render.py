@@ -4,12 +4,10 @@ whole figure in both images, nothing else changes, and the captions name the per
 from __future__ import annotations
 
 import importlib.util
-import io
 import re
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from annotations import Store
 from generators.synthetic.figure import poses
@@ -17,6 +15,7 @@ from generators.synthetic.plan import setting_for
 from generators.synthetic.profiles import PROFILES
 from generators.synthetic.scene_job import MIN_OBJECT_CHANGE
 from generators.synthetic.spec import SceneSpec
+from tests.test_kits_render import array, grow, mask
 
 pytestmark = [pytest.mark.blender,
               pytest.mark.skipif(importlib.util.find_spec("bpy") is None, reason="bpy is not installed")]
@@ -38,22 +37,6 @@ def pose_store(tmp_path_factory):
     return out
 
 
-def _array(data: bytes) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB")).astype(np.int16)
-
-
-def _mask(data: bytes | None, shape) -> np.ndarray:
-    return np.zeros(shape, bool) if not data else np.asarray(Image.open(io.BytesIO(data))) > 0
-
-
-def _grow(m: np.ndarray, r: int) -> np.ndarray:
-    out = m.copy()
-    for dy in range(-r, r + 1):
-        for dx in range(-r, r + 1):
-            out |= np.roll(np.roll(m, dy, 0), dx, 1)
-    return out
-
-
 def test_a_pose_change_in_a_room_and_a_street_masks_the_figure_and_nothing_else_changes(pose_store):
     records = list(Store.open(pose_store).records())
     assert sorted(r.setting for r in records) == ["indoor", "outdoor"]
@@ -66,14 +49,14 @@ def test_a_pose_change_in_a_room_and_a_street_masks_the_figure_and_nothing_else_
         person_b, person_a = before.by_uid(diff["uid"]), after.by_uid(diff["uid"])
         assert person_b.family == person_a.family == "person" and diff["joints"] and diff["before"] != diff["after"]
         assert (person_b.params["pose"], person_a.params["pose"]) == (diff["before"], diff["after"])
-        img_b, img_a = _array(rec.image_before), _array(rec.image_after)
+        img_b, img_a = array(rec.image_before), array(rec.image_after)
         change = np.abs(img_b - img_a).max(axis=2)
-        mb, ma = _mask(rec.mask_before, change.shape), _mask(rec.mask_after, change.shape)
+        mb, ma = mask(rec.mask_before, change.shape), mask(rec.mask_after, change.shape)
         assert mb.sum() >= minimum and ma.sum() >= minimum  # the whole figure, in both images
         assert {b.image for b in rec.boxes} == {"before", "after"} and all(b.label == "pose" for b in rec.boxes)
         changed = mb | ma
         assert change[changed].mean() >= MIN_OBJECT_CHANGE
-        far = ~_grow(changed, 3)
+        far = ~grow(changed, 3)
         assert (change[far] > 60).mean() < 0.03, rec.pair_id  # the rest of the picture is unchanged
         assert change[far].mean() < change[changed].mean() / 3
         words = diff["limbs"] + [poses()[diff["after"]]["words"][k].split(" ")[-1] for k in ("now", "did")] + ["stood up"]

@@ -60,6 +60,7 @@ class AssetEntry:
     size: tuple[float, float, float] = (0.0, 0.0, 0.0)  # width, depth, height of the model as stored
     slots: tuple[str, ...] = ()
     texts: tuple[str, ...] = ()
+    colour: tuple[int, ...] = ()  # sRGB of the material that covers most of the model (names an unrecoloured asset)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

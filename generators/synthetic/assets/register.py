@@ -14,7 +14,7 @@ from dataclasses import replace
 from functools import lru_cache
 
 from generators.synthetic.assets.catalog import AssetEntry, Catalog, CatalogError
-from generators.synthetic.families import FAMILIES, Family, load_all, register
+from generators.synthetic.families import FAMILIES, Family, load_all, palette, register
 
 GROUP = "assets"
 PAINT = ["painted"]
@@ -47,12 +47,23 @@ def probe_catalog(catalog: Catalog) -> Catalog:
         for text in e.text:
             if text not in info["texts"]:
                 raise CatalogError(f"{where}: text object {text!r} is not in {e.file} (it has: {', '.join(info['texts']) or 'none'})")
-        entries.append(replace(e, size=size, slots=tuple(info["slots"]), texts=tuple(info["texts"])))
+        entries.append(replace(e, size=size, slots=tuple(info["slots"]), texts=tuple(info["texts"]),
+                               colour=tuple(info.get("colour") or ())))
     return replace(catalog, entries=tuple(entries))
 
 
+def nearest_colour(rgb: tuple[int, ...]) -> str:
+    """The palette colour (of painted things) nearest to an sRGB value: what captions call an unrecoloured model."""
+    names = palette()["materials"]["painted"]["colors"]
+    if not rgb:
+        return "grey"
+    return min(names, key=lambda n: sum((a - b) ** 2 for a, b in zip(palette()["colors"][n], rgb)))
+
+
 def family_data(e: AssetEntry) -> dict:
-    parts = {slot: {"materials": PAINT} for slot in e.recolour} or {"body": {"materials": PAINT, "fixed_color": True}}
+    """Declared slots are recolourable parts; without any, one fixed part in the colour the file gives the model."""
+    parts = {slot: {"materials": PAINT} for slot in e.recolour} or \
+        {"body": {"materials": PAINT, "fixed_color": True, "colors": [nearest_colour(e.colour)]}}
     data = {"nouns": [e.noun, *e.synonyms], "settings": list(e.settings), "placement": e.placement, "group": GROUP,
             "parts": parts, "main": next(iter(parts)), "asset": e.to_dict()}
     if e.plural:

@@ -81,9 +81,34 @@ def probe_file(path: str) -> dict[str, Any]:
     lo, hi = bounds(objects)
     slots = sorted({s.material.name for o in objects for s in o.material_slots if s.material is not None})
     texts = sorted(o.name for o in objects if o.type == "FONT")
+    faces: dict[str, int] = {}
+    for o in meshes:  # how much of the model each material covers: the largest names its colour
+        for poly in o.data.polygons:
+            slot = o.material_slots[poly.material_index] if poly.material_index < len(o.material_slots) else None
+            if slot is not None and slot.material is not None:
+                faces[slot.material.name] = faces.get(slot.material.name, 0) + 1
+    main = max(sorted(faces), key=lambda k: faces[k]) if faces else None
+    colour = _srgb(_base_colour(bpy.data.materials[main])) if main else None
     for o in objects:
         bpy.data.objects.remove(o, do_unlink=True)
-    return {"size": [round(hi[i] - lo[i], 6) for i in range(3)], "slots": slots, "texts": texts}
+    return {"size": [round(hi[i] - lo[i], 6) for i in range(3)], "slots": slots, "texts": texts, "colour": colour}
+
+
+def _base_colour(material: Any) -> tuple[float, float, float]:
+    """The linear base colour of a material: its Principled BSDF's, else its viewport colour."""
+    tree = getattr(material, "node_tree", None)
+    for node in (tree.nodes if tree is not None else []):
+        if node.type == "BSDF_PRINCIPLED":
+            return tuple(node.inputs["Base Color"].default_value[:3])  # type: ignore[return-value]
+    return tuple(material.diffuse_color[:3])  # type: ignore[return-value]
+
+
+def _srgb(linear: tuple[float, float, float]) -> list[int]:
+    out = []
+    for v in linear:
+        v = min(max(float(v), 0.0), 1.0)
+        out.append(int(round(255 * (v * 12.92 if v <= 0.0031308 else 1.055 * v ** (1 / 2.4) - 0.055))))
+    return out
 
 
 def probe_all(paths: list[str], out: dict) -> None:
