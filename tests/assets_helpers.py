@@ -76,6 +76,12 @@ text.location = (0, -0.025, 0.3)
 text.rotation_euler = (1.5708, 0, 0)
 bpy.context.scene.collection.objects.link(text)
 bpy.ops.wm.save_as_mainfile(filepath=out + "/sign.blend")
+# a crate as .fbx (slot "Paint")
+clear()
+ob = mesh_object("Crate", lambda bm: bmesh.ops.create_cube(bm, size=1.0), [material("Paint", (0.5, 0.35, 0.2))])
+bpy.ops.object.select_all(action="DESELECT")
+ob.select_set(True)
+bpy.ops.export_scene.fbx(filepath=out + "/crate.fbx", use_selection=True)
 print("built")
 '''
 
@@ -95,6 +101,8 @@ def catalog(folder: Path, **changes) -> dict:
         {"name": "shop_sign", "file": "sign.blend", "noun": "shop sign", "settings": ["indoor"], "placement": "wall",
          "height": 0.6, "recolour": ["Board"], "text": ["Label"], "words": ["OPEN", "SALE", "SHUT", "BAKE"],
          "license": "CC0-1.0"},
+        {"name": "crate", "file": "crate.fbx", "noun": "crate", "settings": ["outdoor"], "placement": "floor",
+         "height": 0.5, "recolour": ["Paint"], "license": "CC0-1.0"},
     ]}
     for name, fields in changes.items():
         entry = next(a for a in cat["assets"] if a["name"] == name)

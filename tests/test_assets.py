@@ -78,7 +78,7 @@ def test_a_yaml_catalog_reads_like_the_json_one_and_hashes_every_file(assets):
     from_json = read_catalog(write_catalog(assets, data))
     assert from_yaml.entries == from_json.entries
     assert [e.sha256 for e in from_json.entries] == [__import__("hashlib").sha256((assets / f).read_bytes()).hexdigest()
-                                                    for f in ("vase.glb", "stool.obj", "sign.blend")]
+                                                    for f in ("vase.glb", "stool.obj", "sign.blend", "crate.fbx")]
     with pytest.raises(CatalogError, match="listed twice"):
         read_catalog(write_catalog(assets, {"assets": data["assets"] + data["assets"][:1]}, "twice.json"))
 
@@ -133,7 +133,7 @@ def test_a_render_with_assets_puts_them_in_rooms_and_records_their_files(assets,
     for rec in records:
         prov = rec.provenance_dict
         assert {a["name"]: a["license"] for a in prov["assets"]} == {"glazed_vase": "CC0-1.0", "bar_stool": "CC-BY-4.0",
-                                                                     "shop_sign": "CC0-1.0"}
+                                                                     "shop_sign": "CC0-1.0", "crate": "CC0-1.0"}
         assert all(len(a["sha256"]) == 64 for a in prov["assets"])
         scene = SceneSpec.from_dict(json.loads(rec.scene_diff)["scene_before"])
         assert {"glazed_vase", "bar_stool", "shop_sign"} & {o.family for o in scene.objects}
@@ -144,7 +144,7 @@ def test_an_asset_without_recolourable_slots_is_named_by_the_colour_of_its_file(
 
     from generators.synthetic.assets.register import family_data, nearest_colour
 
-    for name in ("vase.glb", "stool.obj", "sign.blend"):
+    for name in ("vase.glb", "stool.obj", "sign.blend", "crate.fbx"):
         (tmp_path / name).write_bytes(b"not empty")  # the catalog checks presence and size; the probe reads contents
     entry = replace(read_catalog(write_catalog(tmp_path, catalog(tmp_path))).entries[1], recolour=(), colour=(182, 34, 30))
     data = family_data(entry)
