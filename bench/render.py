@@ -174,7 +174,7 @@ def _people_job(scenes: int, pairs: int, out: dict) -> None:
     for index in range(scenes):
         for key, t in totals.items():
             setting, people = key.split("/")
-            get_kit(setting).with_people = people == "people"
+            get_kit(setting, "omnidiff").with_people = people == "people"  # the instance render_scene gets
             mark = session.image_seconds
             start = time.perf_counter()
             outcome = render_scene(SceneJob("omnidiff", 31, index, profile, pairs_per_scene=pairs, setting=setting), session)

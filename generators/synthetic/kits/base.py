@@ -409,7 +409,7 @@ class SceneKit(Kit):
         return [f for f in FAMILIES.values() if f.group == "assets" and scene.setting in f.settings]
 
     def place_user_assets(self, scene: SceneSpec, rng: random.Random, aspect: float) -> None:
-        """One instance of each of the user's assets, where its placement says (the kits call this last)."""
+        """One instance of each of the user's assets, where its placement says (the kits call this after furnishing)."""
         for fam in self.user_assets(scene):
             obj = self._new(scene, fam.name)
             if not any(self.place_like(scene, obj, rng, aspect) for _ in range(3)):
