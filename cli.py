@@ -112,11 +112,14 @@ def show(
     change_type: Optional[str] = typer.Option(None, "--change-type"),
     seed: int = typer.Option(0, "--seed", help="Seed of the pair sample."),
     width: int = typer.Option(240, "--thumb-width", min=32, max=1024, help="Width of one image cell."),
+    setting: Optional[str] = typer.Option(None, "--setting", help="Only pairs of this setting (indoor, outdoor, tabletop...)."),
+    one_per_type: bool = typer.Option(False, "--one-per-type", help="One pair per change type (seeded pick), in taxonomy order."),
 ) -> None:
     """Contact sheet: before | after | change mask over after | primary caption."""
     from annotations.contact_sheet import make_contact_sheet
 
-    count = make_contact_sheet(store, out, n=n, split=split, change_type=change_type, seed=seed, thumb_width=width)
+    count = make_contact_sheet(store, out, n=n, split=split, change_type=change_type, seed=seed, thumb_width=width,
+                               setting=setting, one_per_type=one_per_type)
     console.print(f"wrote {out} ({count} pairs)", highlight=False)
 
 

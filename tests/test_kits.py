@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import random
@@ -41,7 +42,9 @@ def scenes(setting: str, count: int, seed: int = 3) -> list[SceneSpec]:
     return out
 
 
+@functools.lru_cache(maxsize=None)
 def feasible_scene(setting: str, seed: int = 5) -> SceneSpec:
+    """Shared by the tests that only read it (sampling one costs seconds)."""
     kit = get_kit(setting)
     for scene in scenes(setting, 20, seed):
         if kit.feasible(scene, list(kit.change_types), ASPECT) is None:
@@ -174,13 +177,19 @@ def test_every_change_type_happens_in_the_kit_with_the_taxonomy_meaning(setting)
                 assert diff["mask_before"] == diff["mask_after"] == [diff["uid"]]
 
 
+@functools.lru_cache(maxsize=None)
+def many_pairs(setting: str) -> tuple:
+    """52 dry pairs (4 scenes, every change type), shared by the caption tests."""
+    return tuple(dry_pairs(setting, 52, seed=9))
+
+
 def nouns_of(family: str) -> list[str]:
     return [n.lower() for n in FAMILIES[family].nouns] + [FAMILIES[family].plural.lower()]
 
 
 @pytest.mark.parametrize("setting", KITS)
 def test_captions_name_the_changed_object_and_its_place(setting):
-    pairs = dry_pairs(setting, 26, seed=2)
+    pairs = many_pairs(setting)
     assert {p.change_type for p in pairs} == set(get_kit(setting).change_types)
     lengths = []
     for pair in pairs:
@@ -207,7 +216,7 @@ def test_captions_name_the_changed_object_and_its_place(setting):
 def test_references_differ_in_structure_in_every_setting():
     """Acceptance 4: over at least 50 pairs per setting, mean self-BLEU-4 below 0.5 and no equal references."""
     for setting in ("tabletop", "indoor", "outdoor"):
-        pairs = dry_pairs(setting, 52, seed=9)
+        pairs = many_pairs(setting)
         assert len(pairs) >= 50
         groups = [p.captions for p in pairs]
         assert all(len(set(g)) == len(g) >= 3 for g in groups)
@@ -246,7 +255,7 @@ def test_several_changes_in_one_pair_touch_different_objects_and_are_all_caption
     from generators.synthetic.changes import apply_many
 
     kit = get_kit(setting)
-    scene = feasible_scene(setting, seed=8)
+    scene = feasible_scene(setting)
     keys = ["color", "removal", "movement"]
     for attempt in range(20):
         result = apply_many(keys, scene, stream(6, attempt), ChangeContext("omnidiff", ASPECT, kit))

@@ -168,7 +168,7 @@ class Describer:
     def landmark_name(self, lm: ObjectSpec) -> str:
         if lm.family == "building":
             mat = lm.parts["facade"]["material"]
-            base = f"{lm.color} {'brick ' if mat == 'brick' else ''}building"
+            base = f"{lm.color} {'brick ' if mat == 'brick' and 'brick' not in lm.color else ''}building"
             if lm.text and self.rng.random() < 0.6:
                 return f"{base} with the \"{lm.text}\" sign"
             return base
@@ -275,7 +275,7 @@ SENTENCES: dict[str, list[Frame]] = {
     ],
     "movement": [
         lambda v: f"{cap(v['ref'])} was moved from {v['from']} to {v['to']}.",
-        lambda v: f"The {v['np']} no longer stands {v['from_loc']}; in the second image it is {v['to_loc']}.",
+        lambda v: f"The {v['np']} no longer {v['verb']} {v['from_loc']}; in the second image it is {v['to_loc']}.",
         lambda v: f"Someone shifted the {v['noun']}: it used to be {v['from_loc']} and now it is {v['to_loc']}.",
         lambda v: f"Comparing both images, the {v['np']} changed its position and is now {v['to_loc']} instead of {v['from_loc']}.",
     ],
@@ -432,6 +432,31 @@ def _loc(d: Describer, obj: ObjectSpec) -> str:
     return d.holder_phrase(obj) or d.relation_phrase(obj) or f"in the {d.region(obj)} of the picture"
 
 
+def _moved_places(d: Describer, da: Describer, ob: ObjectSpec, oa: ObjectSpec) -> dict[str, str]:
+    """Where a moved object was and is, as places (from_loc, to_loc) and as nouns (from, to); when both
+    land on one phrase ("behind the table" twice), the picture regions, or the way it went within one
+    region, say it instead."""
+    before, after = _loc(d, ob), _loc(da, oa)
+    if before == after:
+        rb, ra = d.region(ob), da.region(oa)
+        before, after = f"in the {rb} of the picture", f"in the {ra} of the picture"
+        if rb == ra:
+            (ub, vb), (ua, va) = image_position(d.scene, ob, d.aspect), image_position(da.scene, oa, da.aspect)
+            if abs(ua - ub) >= abs(va - vb):
+                way = "further to the left" if ua < ub else "further to the right"
+            elif ob.placement == "wall":
+                way = "higher up" if va < vb else "lower down"
+            else:
+                way = "further back" if va < vb else "further forward"
+            return {"from_loc": "at its old spot", "to_loc": f"a little {way} ({ra} of the picture)",
+                    "from": "its old spot", "to": f"a place a little {way} ({ra} of the picture)"}
+
+    def as_noun(place: str, lead: str) -> str:
+        return place.replace("on the ", "the ", 1) if place.startswith("on the ") else f"{lead} {place}"
+
+    return {"from_loc": before, "to_loc": after, "from": as_noun(before, "its spot"), "to": as_noun(after, "a new spot")}
+
+
 def _object_values(key: str, diff: dict[str, Any], before: SceneSpec, after: SceneSpec, rng: random.Random,
                    aspect: float, visible: set[int] | None, style: int) -> dict[str, Any]:
     ob = object_from_dict(diff["object_before"]) if diff.get("object_before") else None
@@ -491,9 +516,7 @@ def _object_values(key: str, diff: dict[str, Any], before: SceneSpec, after: Sce
                                                                     "to the left" if turn > 0 else "to the right"]))
     if key == "movement":
         da = Describer(after, rng, aspect, visible)
-        v["from_loc"], v["to_loc"] = _loc(d, ob), _loc(da, oa)
-        v["from"] = v["from_loc"].replace("on the ", "the ", 1) if v["from_loc"].startswith("on the ") else f"where it was ({d.region(ob)})"
-        v["to"] = v["to_loc"].replace("on the ", "the ", 1) if v["to_loc"].startswith("on the ") else f"the {da.region(oa)} of the picture"
+        v.update(_moved_places(d, da, ob, oa))
     if key == "text":
         fam = family_of(obj)
         v["slot"] = SLOT_WORDS.get(fam.text_slot if fam else "label", "text")
