@@ -180,13 +180,14 @@ def render(
     backend: str = typer.Option("local", "--backend", help="local (worker processes here) or ray (each scene a Ray task; pip install 'omnidiff[ray]')."),
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="With --backend ray: a running cluster (auto, HOST:PORT); default: start a local Ray."),
     scenes_per_worker: int = typer.Option(25, "--scenes-per-worker", min=1, help="Recycle a Blender process after this many scenes."),
+    assets: Optional[Path] = typer.Option(None, "--assets", help="Your own 3D assets: a catalog (JSON or YAML) of .blend, .glb/.gltf, .obj and .fbx files with noun, settings, placement, real height, recolourable material slots, rewritable text objects, licence."),
     append_every: float = typer.Option(60.0, "--append-every", min=0.1, help="Seconds between appends of finished scenes (also every 256 MiB of images); a kill loses at most this much."),
 ) -> None:
     """Render synthetic pairs with Blender into a store: rooms, streets or tabletops; rerun to resume.
 
     Change types: viewpoint, illumination, addition, disappearance, removal, substitution, size,
-    color, orientation, counting, text, plus movement and material. Pose is not rendered yet: it
-    needs the articulated human figures that come with the people-and-assets issue.
+    color, orientation, pose, counting, text, plus movement and material. Pose needs people: rooms
+    and streets have them (walking, standing, sitting, at counters); tabletops have none.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -201,7 +202,7 @@ def render(
         out=out, scenes=scenes, preset=preset, setting=setting, profile=profile, seed=seed, pairs_per_scene=pairs_per_scene,
         changes_per_pair=changes_per_pair, split=split, split_ratios=parse_split_ratios(split_ratios), workers=workers,
         shard=parse_shard(shard), scenes_per_worker=scenes_per_worker, backend=backend, ray_address=ray_address,
-        append_seconds=append_every,
+        append_seconds=append_every, assets=assets,
     )
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("scenes"),
                TextColumn("{task.fields[pairs]} pairs, {task.fields[rate]} pairs/h"), TimeElapsedColumn(),

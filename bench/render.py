@@ -15,6 +15,9 @@ Everything is measured side by side in one run and printed as a markdown section
    process, scenes of the three settings interleaved (so that load on a shared machine hits them
    alike), split into the Cycles pass, the id pass, building the scene, and the rest (sampling,
    checks, captions, retried changes).
+6. People: seconds per pair of rooms and streets with their people against the same kits without people
+   (``SceneKit.with_people`` off), same scene indices and pair plans (no pose pairs, so both can make
+   them), interleaved in one Blender process.
 """
 
 from __future__ import annotations
@@ -134,20 +137,65 @@ def _kits_job(scenes: int, pairs: int, out: dict) -> None:
     out.update(totals)
 
 
-def kits(scenes: int, pairs: int) -> dict:
+def _in_child(target, *args) -> dict:  # noqa: ANN001 - a job function that fills the shared dict it gets last
+    """Run a bpy job in a spawned child (the bench process never imports bpy) and return what it reported."""
     ctx = mp.get_context("spawn")
     with ctx.Manager() as manager:
         shared = manager.dict()
-        proc = ctx.Process(target=_kits_job, args=(scenes, pairs, shared))
+        proc = ctx.Process(target=target, args=(*args, shared))
         proc.start()
         proc.join()
-        result = {k: dict(v) for k, v in shared.items()}
+        return {k: dict(v) for k, v in shared.items()}
+
+
+def kits(scenes: int, pairs: int) -> dict:
+    result = _in_child(_kits_job, scenes, pairs)
     base = result["tabletop"]["wall"] / max(1, result["tabletop"]["pairs"])
     for r in result.values():
         n = max(1, r["pairs"])
         r.update({"s_per_pair": r["wall"] / n, "image_per_pair": r["image"] / n, "ids_per_pair": r["ids"] / n,
                   "sync_per_pair": r["sync"] / n, "other_per_pair": (r["wall"] - r["image"] - r["ids"] - r["sync"]) / n,
                   "vs_tabletop": (r["wall"] / n) / base})
+    return result
+
+
+def _people_job(scenes: int, pairs: int, out: dict) -> None:
+    """In a child process (bpy): the kits' scenes with and without people through the real scene job."""
+    from generators.synthetic.kits import get_kit
+    from generators.synthetic.profiles import PROFILES
+    from generators.synthetic.renderer import BlenderSession
+    from generators.synthetic.scene_job import SceneJob, render_scene
+
+    profile = PROFILES["preview"]
+    work = Path(tempfile.mkdtemp(prefix="bench-people-"))
+    session = BlenderSession(profile, work)
+    totals = {f"{s}/{p}": {"pairs": 0, "wall": 0.0, "image": 0.0, "people": 0, "failed": 0}
+              for s in ("indoor", "outdoor") for p in ("people", "none")}
+    for index in range(scenes):
+        for key, t in totals.items():
+            setting, people = key.split("/")
+            get_kit(setting, "omnidiff").with_people = people == "people"  # the instance render_scene gets
+            mark = session.image_seconds
+            start = time.perf_counter()
+            outcome = render_scene(SceneJob("omnidiff", 31, index, profile, pairs_per_scene=pairs, setting=setting), session)
+            t["wall"] += time.perf_counter() - start
+            t["image"] += session.image_seconds - mark
+            t["pairs"] += len(outcome.records)
+            t["failed"] += outcome.failed is not None
+            if outcome.records:
+                scene = json.loads(outcome.records[0].scene_diff)["scene_before"]
+                t["people"] += sum(o["family"] == "person" for o in scene["objects"])
+    shutil.rmtree(work, ignore_errors=True)
+    out.update(totals)
+
+
+def people(scenes: int, pairs: int) -> dict:
+    result = _in_child(_people_job, scenes, pairs)
+    for key, r in result.items():
+        n = max(1, r["pairs"])
+        base = result[key.split("/")[0] + "/none"]
+        r.update({"s_per_pair": r["wall"] / n, "image_per_pair": r["image"] / n,
+                  "vs_without": (r["wall"] / n) / (base["wall"] / max(1, base["pairs"]))})
     return result
 
 
@@ -171,7 +219,8 @@ def main() -> None:
     parser.add_argument("--quality-size", default="240x160")
     parser.add_argument("--kit-scenes", type=int, default=2, help="scenes per setting in the kits comparison")
     parser.add_argument("--kit-pairs", type=int, default=4, help="pairs per scene in the kits comparison")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["throughput", "quality", "memory", "kits"])
+    parser.add_argument("--people-scenes", type=int, default=2, help="scenes per setting in the people comparison")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["throughput", "quality", "memory", "kits", "people"])
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="bench-render-"))
     results: dict = {"machine": f"{platform.machine()} {mp.cpu_count()} cores", "date": time.strftime("%Y-%m-%d")}
@@ -188,6 +237,9 @@ def main() -> None:
     if "kits" not in args.skip:
         results["kits"] = kits(args.kit_scenes, args.kit_pairs)
         print(json.dumps(results["kits"], indent=1), flush=True)
+    if "people" not in args.skip:
+        results["people"] = people(args.people_scenes, args.kit_pairs)
+        print(json.dumps(results["people"], indent=1), flush=True)
     shutil.rmtree(root, ignore_errors=True)
     print(markdown(results, args))
 
@@ -219,6 +271,16 @@ def markdown(r: dict, args: argparse.Namespace) -> str:
             k = r["kits"][name]
             lines.append(f"| {name} | {k['pairs']} | {k['s_per_pair']:.2f} | {k['vs_tabletop']:.2f} | {k['image_per_pair']:.2f} | "
                          f"{k['ids_per_pair']:.2f} | {k['sync_per_pair']:.2f} | {k['other_per_pair']:.2f} | {k['rejections']} |")
+        lines.append("")
+    if "people" in r:
+        lines += [f"Rooms and streets with their people against the same kits without people at `preview`, {args.people_scenes} "
+                  f"scenes x {args.kit_pairs} pairs per setting, same scene indices and pair plans, one Blender process:", "",
+                  "| kit | people per scene | pairs | s/pair | Cycles pass per pair | x without people |", "|---|---:|---:|---:|---:|---:|"]
+        for key in ("indoor/none", "indoor/people", "outdoor/none", "outdoor/people"):
+            k = r["people"][key]
+            per = k["people"] / max(1, args.people_scenes - k["failed"])
+            lines.append(f"| {key.replace('/none', ' without people').replace('/people', ' with people')} | {per:.1f} | "
+                         f"{k['pairs']} | {k['s_per_pair']:.2f} | {k['image_per_pair']:.2f} | {k['vs_without']:.2f} |")
         lines.append("")
     if "memory" in r:
         lines += [f"Worker memory (RSS MiB after scene n), test profile, clevr-change, {args.memory_scenes} scenes:", "",

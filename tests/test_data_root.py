@@ -9,6 +9,7 @@ import json
 import pytest
 
 from annotations import Store
+from generators.synthetic.kits import get_kit
 from conftest import make_record
 from tests.benchmarks_helpers import clevr_change_source, clevr_dc_source, iedit_source, spot_the_diff_source
 from tests.conftest import SHARED_BENCHMARKS
@@ -32,21 +33,22 @@ def test_render_then_eval_as_typed_in_an_empty_folder(run_cli, empty_folder):
     assert res.code == 0, res.err
     assert "data/omnidiff-render" in res.out and Store.open(empty_folder / "data" / "omnidiff-render").pair_ids()
 
+    n = len(get_kit("indoor").change_types)  # one pair per change type of the scene's kit (rooms and streets alike)
     res = run_cli("eval", "--model", "pixel-diff", "--no-progress", "--no-spice")
     assert res.code == 0, res.err
     for label in OTHERS:  # one line each, with the command that makes it
         line = next(line for line in res.err.splitlines() if line.startswith(f"{label}: "))
         assert f"omnidiff benchmarks prepare {label} --source PATH" in line
     assert "omnidiff: data/omnidiff-render holds no test pairs; evaluating its train split" in res.err
-    assert "omnidiff/train: n=13 (13 computed, 0 cached" in res.out
-    assert "### OmniDiff (train)" in res.out and "| pixel-diff | reproduced | 13 |" in res.out
+    assert f"omnidiff/train: n={n} ({n} computed, 0 cached" in res.out
+    assert "### OmniDiff (train)" in res.out and f"| pixel-diff | reproduced | {n} |" in res.out
     board = run_cli("leaderboard", "--benchmark", "omnidiff")
     table = res.out[res.out.index("### OmniDiff (train)"):]
     assert board.code == 0 and table == board.out[board.out.index("### OmniDiff (train)"):]  # the same table
     assert (empty_folder / "results" / "pixel-diff" / "omnidiff" / "train" / "scores.json").is_file()
 
     again = run_cli("eval", "--model", "pixel-diff", "--no-progress", "--no-spice")
-    assert again.code == 0 and "(0 computed, 13 cached" in again.out
+    assert again.code == 0 and f"(0 computed, {n} cached" in again.out
 
     resumed = run_cli("render", "--scenes", "1", "--profile", "test")
     assert resumed.code == 0 and "skipped 1 already stored" in resumed.out

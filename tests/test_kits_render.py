@@ -28,7 +28,8 @@ SCENE_WIDE = ("viewpoint", "illumination")
 
 @pytest.fixture(scope="module")
 def kit_stores(tmp_path_factory):
-    """One room and one street, all 13 change types each, rendered with 2 workers and again with 1."""
+    """One room and one street, all 14 change types each (the 12 of the taxonomy, movement, material), rendered with 2
+    workers and again with 1."""
     import cli
 
     root = tmp_path_factory.mktemp("kits")

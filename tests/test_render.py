@@ -266,11 +266,11 @@ def test_out_that_is_a_file_or_a_foreign_store_is_refused(tmp_path, run_cli):
     assert "Traceback" not in res.err
 
 
-def test_help_says_pose_waits_for_the_people(run_cli):
+def test_help_says_pose_needs_the_people(run_cli):
     res = run_cli("render", "--help")
     assert res.code == 0
     flat = " ".join(res.out.split())
-    assert "Pose is not rendered yet" in flat and "people" in flat and "--setting" in flat
+    assert "Pose needs people" in flat and "tabletops have none" in flat and "--setting" in flat
 
 
 def test_a_hung_worker_is_killed_and_its_scene_recorded(tmp_path, monkeypatch):

@@ -5,8 +5,8 @@ diff) or a ``Rejection`` with its reason. Each function picks a candidate the ki
 the before image when the context carries the id pass's pixel counts), edits the spec through the
 kit's steps (``kits/base.py``: where things may go, whether they fit, how the camera and the light
 may change) and records what changed. The diff says which ids must show in the before and the after
-masks; the renderer checks their visibility and the planner retries. Pose needs an articulated figure:
-no kit offers it yet, so it is rejected with that reason.
+masks; the renderer checks their visibility and the planner retries. Pose needs an articulated figure
+(the people of the rich kits); the tabletop rejects it with that reason.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from generators.synthetic.kits.tabletop import TABLETOP_CHANGE_TYPES  # noqa: F4
 from generators.synthetic.masks import text_id
 from generators.synthetic.spec import ObjectSpec, SceneSpec, object_from_dict
 
-NEEDS_A_FIGURE = {"pose": "needs an articulated figure: comes with the people of the scene kits"}
+NEEDS_A_FIGURE = {"pose": "needs an articulated figure: people come with the indoor and outdoor kits"}
 
 
 @dataclass
@@ -72,7 +72,7 @@ def register(key: str) -> Callable[[ChangeFn], ChangeFn]:
 
 
 def apply(key: str, scene: SceneSpec, rng: random.Random, ctx: ChangeContext) -> Change | Rejection:
-    if key in NEEDS_A_FIGURE and key not in REGISTRY:
+    if key in NEEDS_A_FIGURE and not hasattr(ctx.kit, "repose"):
         return Rejection(key, NEEDS_A_FIGURE[key])
     if key not in REGISTRY:
         return Rejection(key, f"no change function for {key!r}")
@@ -239,6 +239,23 @@ def orientation(scene: SceneSpec, rng: random.Random, ctx: ChangeContext) -> Cha
         obj.rotation = old
         why = f"the turned object {why}"
     return Rejection("orientation", why)
+
+
+@register("pose")
+def pose(scene: SceneSpec, rng: random.Random, ctx: ChangeContext) -> Change | Rejection:
+    """A person takes another pose (sits differently, stands up, waves, crouches ...): masked over the whole figure."""
+    candidates = ctx.kit.candidates(scene, "pose", ctx)
+    rng.shuffle(candidates)
+    why = "no person in view whose pose may change"
+    for person in candidates[:4]:
+        before = asdict(person)
+        info = ctx.kit.repose(scene, person, rng)
+        if info is not None:
+            extra = {k: v for k, v in info.items() if k not in ("before", "after")}
+            diff = _diff("pose", person, person, "pose", info["before"], info["after"], [person.uid], [person.uid], **extra)
+            return Change(scene, {**diff, "object_before": before})
+        why = f"no other pose of the {person.noun} fits where the {person.noun} is"
+    return Rejection("pose", why)
 
 
 @register("counting")

@@ -83,8 +83,17 @@ def related(a: ObjectSpec, b: ObjectSpec) -> bool:
     return a.support == b.uid or b.support == a.uid
 
 
+FLAT = 0.03  # metres: a floor object this thin (a rug) is walked on, not bumped into
+
+
+def steps_on(a: ObjectSpec, b: ObjectSpec) -> bool:
+    """A person standing on a rug: feet on a flat floor object are not a collision."""
+    return (a.family == "person" and b.placement == "floor" and 2 * b.half_extents[2] <= FLAT) or \
+        (b.family == "person" and a.placement == "floor" and 2 * a.half_extents[2] <= FLAT)
+
+
 def collide(a: ObjectSpec, b: ObjectSpec, gap: float = 0.0) -> bool:
-    if related(a, b):
+    if related(a, b) or steps_on(a, b):
         return False
     (a0, a1), (b0, b1) = z_span(a), z_span(b)
     if a1 <= b0 + EPS or b1 <= a0 + EPS:

@@ -231,6 +231,24 @@ class Maker:
         m = compose(translate(*p0), compose(rot_z(yaw), rot_x(pitch)))
         self.cylinder(look, (0, 0, 0), radius, length, segments, m, radius_top)
 
+    def capsule(self, look: dict[str, Any], p0: Sequence[float], p1: Sequence[float], r0: float, r1: float,
+                segments: int = 12, rings: int = 3, flat: float = 1.0, caps: bool = True) -> None:
+        """A limb: a tapered tube from p0 to p1 with rounded ends (``caps``) or open ends; ``flat`` < 1 squashes
+        its cross-section along the local y axis (a torso is wider than it is deep)."""
+        dx, dy, dz = p1[0] - p0[0], p1[1] - p0[1], p1[2] - p0[2]
+        length = math.sqrt(dx * dx + dy * dy + dz * dz)
+        yaw = math.degrees(math.atan2(dx, -dy)) if abs(dx) + abs(dy) > 1e-9 else 0.0
+        pitch = math.degrees(math.atan2(math.hypot(dx, dy), dz))
+        m = compose(translate(*p0), compose(rot_z(yaw), rot_x(pitch)))
+        if not caps:
+            self.lathe(look, [(r0, 0.0), (r1, length)], m=m, segments=segments, scale_y=flat, cap_bottom=False, cap_top=False)
+            return
+        profile = [(r0 * math.cos(a), -r0 * math.sin(a)) for a in (math.pi / 2 * k / rings for k in range(rings, 0, -1))]
+        profile += [(r0, 0.0), (r1, length)]
+        profile += [(r1 * math.cos(a), length + r1 * math.sin(a)) for a in (math.pi / 2 * k / rings for k in range(1, rings))]
+        profile = [(max(rad, 1e-4), z) for rad, z in profile]
+        self.lathe(look, profile, m=m, segments=segments, scale_y=flat)
+
     def sphere(self, look: dict[str, Any], center: Sequence[float], radii: Sequence[float], segments: int = 16,
                rings: int = 8, m: Matrix = IDENTITY, noise: float = 0.0, seed: int = 0, shadow: bool = True) -> None:
         """An ellipsoid; ``noise`` > 0 displaces it radially with seeded waves (foliage blobs)."""

@@ -54,6 +54,8 @@ class RenderOptions:
     append_seconds: float = FLUSH_SECONDS  # ...or this long after the first of them finished
     setting: str | None = None  # --setting: comma-separated settings; None = the preset's default
     settings: tuple[str, ...] = ()  # parsed by check_options
+    assets: Path | None = None  # --assets: the user's asset catalog (JSON or YAML)
+    catalog: str = ""  # the probed catalog, read by check_options
 
 
 @dataclass
@@ -112,6 +114,13 @@ def check_options(opts: RenderOptions) -> None:
         import_ray()  # refused before the store is made when Ray is not installed
     if opts.out.exists() and not opts.out.is_dir():
         raise OmniDiffError(f"--out {opts.out}: exists and is not a folder")
+    if opts.assets is not None:  # every problem with the user's files shows before anything is written
+        from generators.synthetic.assets.catalog import read_catalog
+        from generators.synthetic.assets.register import probe_catalog
+
+        if opts.settings == ("tabletop",):
+            raise OmniDiffError("--assets: the user's assets go into rooms and streets (--setting indoor,outdoor)")
+        opts.catalog = probe_catalog(read_catalog(opts.assets)).to_json()
 
 
 @dataclass
@@ -155,7 +164,8 @@ def plan_jobs(opts: RenderOptions, done_scene_ids: set[str], bpy_version: str = 
         for index in range(shard_i, opts.scenes, shard_n):
             if scene_id_of(opts, index) not in done_scene_ids:
                 yield SceneJob(opts.preset, opts.seed, index, profile, opts.pairs_per_scene, opts.changes_per_pair,
-                               opts.split, opts.split_ratios, bpy_version, setting_for(opts.settings, opts.seed, index))
+                               opts.split, opts.split_ratios, bpy_version, setting_for(opts.settings, opts.seed, index),
+                               opts.catalog)
 
     return JobPlan(jobs(), _indices_in_shard(opts.scenes, opts.shard) - skipped, skipped)
 

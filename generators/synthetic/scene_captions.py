@@ -15,6 +15,8 @@ import random
 from typing import Any, Callable
 
 from generators.synthetic.families import family_of, material_words, plural_of
+from generators.synthetic.families.people import garment_word, is_person
+from generators.synthetic.kits.people import pose_words
 from generators.synthetic.geometry import CameraFrame, image_position, region_name, relation
 from generators.synthetic.layout import walls
 from generators.synthetic.spec import ObjectSpec, SceneSpec, object_from_dict
@@ -64,7 +66,8 @@ class Describer:
         fam = family_of(obj)
         if fam is None:
             return obj.noun
-        return fam.nouns[0] if plain else self.rng.choice(fam.nouns)
+        nouns = fam.nouns_of(obj.params)
+        return nouns[0] if plain else self.rng.choice(nouns)
 
     def material_adj(self, obj: ObjectSpec, part: str | None = None) -> str:
         words = material_words(obj.parts[part or obj.main]["material"])
@@ -76,8 +79,10 @@ class Describer:
         return f"the {PART_WORDS.get(part, part)} of the {noun}"
 
     def np(self, obj: ObjectSpec, with_material: bool | None = None, noun: str | None = None) -> str:
-        """Colour (and sometimes material) plus noun: 'blue ceramic mug'."""
+        """Colour (and sometimes material) plus noun: 'blue ceramic mug'; a person by what they wear."""
         noun = noun or self.noun(obj)
+        if is_person(obj):
+            return f"{noun} in {worn(obj, obj.main)}"
         words = [obj.color]
         if with_material is None:
             with_material = self.rng.random() < 0.4
@@ -89,6 +94,10 @@ class Describer:
     # -- locators --------------------------------------------------------------------------
     def holder_phrase(self, obj: ObjectSpec) -> str | None:
         holder = self.scene.get(obj.support)
+        at = self.scene.get(obj.params.get("at"))
+        if is_person(obj) and (holder or at) is not None:  # someone on a seat, at a counter
+            thing = holder or at
+            return f"{'on' if holder else 'at'} the {thing.color} {self.noun(thing, plain=self.rng.random() < 0.5)}"
         if holder is not None:
             hn = self.noun(holder, plain=True)
             surface = obj.surface or ""
@@ -309,6 +318,107 @@ DETAILS: dict[str, list[Frame]] = {
              lambda v: f"It {v['verb']} {v['loc_or_region']}."],
 }
 
+# a person is not an object: these frames replace the object frames of the change types people take part in
+PERSON_SENTENCES: dict[str, list[Frame]] = {
+    "pose": [
+        lambda v: f"{cap(v['ref'])} {v['did']}.",
+        lambda v: f"In the first image {v['who']} is {v['was']}; in the second {v['pron']} {v['now']}.",
+        lambda v: f"{cap(v['who'])} changed pose: {v['pron']} {v['did']}, so {v['poss']} {v['limbs']} {v['limbs_are']} in a different position now.",
+        lambda v: f"Comparing the pictures, {v['ref']} is no longer {v['was']}: {v['pron']} {v['now']}.",
+    ],
+    "color": [
+        lambda v: f"{cap(v['who'])} now wears {v['after_np']} instead of {v['before_np']}.",
+        lambda v: f"The {v['garment']} of {v['who']} changed colour from {v['before']} to {v['after']}.",
+        lambda v: f"In the second image the {v['before']} {v['garment']} of {v['who']} has turned {v['after']}.",
+        lambda v: f"{cap(v['who'])} changed {v['poss']} {v['before']} {v['garment']} for {v['after_np']}.",
+    ],
+    "addition": [
+        lambda v: f"{cap(article(v['np_new']))} has appeared {v['loc_new']}, where nobody was before.",
+        lambda v: f"Someone new has arrived: {article(v['np_new'])} now {v['verb_new']} {v['loc_new']}.",
+        lambda v: f"Comparing the two images, the second one shows an extra person: {article(v['np_new'])} {v['loc_new']}.",
+        lambda v: f"{cap(v['loc_new'])} there is now {article(v['np_new'])} who was not there earlier.",
+    ],
+    "disappearance": [
+        lambda v: f"{cap(v['ref'])} has left; nobody is {v['where']} any more.",
+        lambda v: f"In the second picture {v['ref']} is no longer there.",
+        lambda v: f"{cap(v['ref'])} walked away and is missing from the second image.",
+        lambda v: f"The {v['noun']} {v['loc']} is gone: the first image shows {v['obj_pron']}, the second does not.",
+    ],
+    "movement": [
+        lambda v: f"{cap(v['ref'])} walked from {v['from']} to {v['to']}.",
+        lambda v: f"The {v['np']} is no longer {v['from_loc']}; in the second image {v['pron']} is {v['to_loc']}.",
+        lambda v: f"{cap(v['ref'])} has moved: {v['pron']} was {v['from_loc']} and is now {v['to_loc']}.",
+        lambda v: f"Comparing both images, the {v['np']} changed place and is now {v['to_loc']} instead of {v['from_loc']}.",
+    ],
+}
+
+PERSON_DETAILS: dict[str, list[Frame]] = {
+    "pose": [lambda v: f"{cap(v['pron'])} is still {v['loc_or_region']}.", lambda v: f"{cap(v['poss'])} clothes did not change.",
+             lambda v: f"Only {v['poss']} pose is different."],
+    "color": [lambda v: f"{cap(v['pron'])} stays {v['loc_or_region']} in the same pose.", lambda v: "Only that garment changed colour.",
+              lambda v: f"The rest of {v['poss']} clothes look as before."],
+    "addition": [lambda v: f"{cap(v['pron_new'])} wears {v['bottom_np']}.", lambda v: "Nothing else was added.",
+                 lambda v: "Everything around kept its place."],
+    "disappearance": [lambda v: f"{cap(v['pron'])} was wearing {v['bottom_np']}.", lambda v: "Nobody took that place.",
+                      lambda v: f"{cap(v['pron'])} {v['was_verb']} {v['loc_or_region']}."],
+    "movement": [lambda v: f"It is the same {v['np']}.", lambda v: f"{cap(v['poss'])} pose and clothes did not change.",
+                 lambda v: f"{cap(v['poss'])} old place is empty now."],
+}
+
+PLURAL_GARMENTS = ("trousers", "jeans", "shorts")
+
+
+def worn(obj: ObjectSpec, part: str, color: str | None = None) -> str:
+    """'a red T-shirt', 'blue jeans': a garment of a person with its colour."""
+    word = garment_word(obj, part)
+    phrase = f"{color or obj.parts[part]['color']} {word}"
+    return phrase if word in PLURAL_GARMENTS else article(phrase)
+
+
+def _person_values(key: str, diff: dict[str, Any], d: Describer, v: dict[str, Any], obj: ObjectSpec,
+                   oa: ObjectSpec | None) -> None:
+    """The words the person frames use: pronouns, what they wear, how they stand, what their pose change did."""
+    man = obj.params.get("sex") == "man"
+    v.update(pron="he" if man else "she", poss="his" if man else "her", obj_pron="him" if man else "her",
+             bottom_np=worn(obj, "bottom"), who=f"the {d.noun(obj)} {v['loc']}")
+    seated = obj.support is not None
+    v["where"] = v["loc"] if (seated or obj.params.get("at") is not None) else f"in the {v['region']} of the picture"
+    v["was_verb"] = "sat" if seated else "stood"
+    if oa is not None:
+        v["pron_new"] = "he" if oa.params.get("sex") == "man" else "she"
+        v["verb_new"] = "sits" if oa.support is not None else ("walks" if oa.params.get("pose") in ("walking", "running") else "stands")
+    if key == "color":
+        part = diff.get("part", obj.main)
+        v["garment"] = garment_word(obj, part)
+        v["before_np"], v["after_np"] = worn(obj, part, diff["before"]), worn(obj, part, diff["after"])
+        v["who"] = f"the {d.noun(obj)} {v['loc']}"  # the changed colour does not name the person
+    if key == "movement":
+        v["from"] = v["from"].replace("where it was", f"where {v['pron']} was")
+    if key == "pose":
+        was = {k: _theirs(w, v["poss"]) for k, w in pose_words(diff["before"], diff.get("mirror_before", False)).items()}
+        now = {k: _theirs(w, v["poss"]) for k, w in pose_words(diff["after"], diff.get("mirror_after", False)).items()}
+        v["was"], v["now"] = was["is"], now["now"]
+        if diff.get("stood_up"):
+            v["did"] = "stood up" + ("" if diff["after"] == "standing" else f" and now {now['now']}")
+        elif diff.get("posture_before") == "sitting":
+            v["did"] = f"{now['did']} while sitting" if diff["after"] != "sitting" else "settled back and now just sits"
+        else:
+            v["did"] = now["did"]
+        limbs = list(diff.get("limbs") or ["body"])
+        v["limbs"] = " and ".join(limbs[:2])
+        v["limbs_are"] = "are" if len(limbs[:2]) > 1 or limbs[0].endswith("s") else "is"
+
+
+BODY_WORDS = ("right arm", "left arm", "right hand", "left hand", "hips", "ear", "head", "chest")
+
+
+def _theirs(words: str, poss: str) -> str:
+    """'raised the right arm' -> 'raised his right arm'."""
+    for part in BODY_WORDS:
+        words = words.replace(f"the {part}", f"{poss} {part}")
+    return words
+
+
 CONTEXT: list[Callable[[str, str, str], str]] = [
     lambda a, b, room: f"Everything else in the {room} stays the same, including {a} and {b}.",
     lambda a, b, room: f"{cap(a)} and {b} are unchanged.",
@@ -431,6 +541,8 @@ def _object_values(key: str, diff: dict[str, Any], before: SceneSpec, after: Sce
                  one=f"one {v['noun']} was {'added' if na > nb else 'taken away'}",
                  alike=f"All the {plural} look alike." if grp.get("same", True) else f"The {plural} differ only in colour.",
                  which=f"The {'new one stands' if na > nb else 'missing one stood'} {_loc(d, obj)}.")
+    if is_person(obj):
+        _person_values(key, diff, d, v, obj, oa)
     return v
 
 
@@ -533,9 +645,11 @@ def kit_captions(diffs: list[dict[str, Any]], before: SceneSpec, after: SceneSpe
                 parts.append(_light_sentence(diff, before, rng, aspect, visible, room, k))
             else:
                 v = _object_values(key, diff, before, after, rng, aspect, visible, k + r)
-                parts.append(SENTENCES[key][k % len(SENTENCES[key])](v))
+                person = is_person(object_from_dict(diff["object_before"] or diff["object_after"]))
+                frames = PERSON_SENTENCES[key] if person else SENTENCES[key]
+                parts.append(frames[k % len(frames)](v))
                 if len(diffs) == 1:
-                    details = DETAILS[key]
+                    details = PERSON_DETAILS[key] if person else DETAILS[key]
                     parts.append(details[r % len(details)](v))
                     if sum(len(p.split()) for p in parts) < 30:
                         parts.append(details[(r + 1) % len(details)](v))

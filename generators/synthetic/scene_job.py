@@ -51,6 +51,7 @@ class SceneJob:
     split_ratios: tuple[float, float, float] = (0.8, 0.1, 0.1)
     bpy_version: str = ""
     setting: str = "tabletop"
+    assets: str = ""  # the probed asset catalog (JSON), registered as families in the worker
 
     @property
     def benchmark(self) -> str:
@@ -85,6 +86,11 @@ def pick_split(job: SceneJob) -> str:
 
 def render_scene(job: SceneJob, session: Session) -> SceneOutcome:
     outcome = SceneOutcome(job.scene_index)
+    if job.assets:
+        from generators.synthetic.assets.catalog import Catalog  # noqa: PLC0415
+        from generators.synthetic.assets.register import register_catalog  # noqa: PLC0415
+
+        register_catalog(Catalog.from_json(job.assets))
     profile = job.profile
     kit = get_kit(job.setting, job.preset)
     rendered = 0
@@ -231,6 +237,10 @@ def _record(job: SceneJob, plan: PairPlan, attempt: int, c_attempt: int, before:
         "lights": [asdict(li) for li in before.lights],
         "rejections": {"count": len(rejections), "reasons": rejections},
     }
+    if job.assets:  # the user's files: which, their hashes and licences
+        from generators.synthetic.assets.catalog import Catalog  # noqa: PLC0415
+
+        provenance["assets"] = Catalog.from_json(job.assets).provenance()
     scene_diff = {"changes": diffs, "pair": plan.key, "scene_before": before.to_dict(), "scene_after": after.to_dict()}
     return PairRecord(
         pair_id=f"{job.scene_id}-{plan.key}", scene_id=job.scene_id, benchmark=job.benchmark, split=pick_split(job),

@@ -17,7 +17,7 @@ from generators.synthetic.spec import ObjectSpec
 
 BuildFn = Callable[[Maker, ObjectSpec], None]
 BUILDERS: dict[str, BuildFn] = {}
-MODULES = ("furniture", "tableware", "decor", "electronics", "vehicles", "street", "nature", "buildings")
+MODULES = ("furniture", "tableware", "decor", "electronics", "vehicles", "street", "nature", "buildings", "people")
 
 
 def builder(name: str) -> Callable[[BuildFn], BuildFn]:

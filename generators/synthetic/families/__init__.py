@@ -25,7 +25,7 @@ from generators.synthetic.layout import Surface
 from generators.synthetic.spec import ObjectSpec, look
 
 HERE = Path(__file__).resolve().parent
-GROUPS = ("furniture", "tableware", "decor", "electronics", "vehicles", "street", "nature", "buildings")
+GROUPS = ("furniture", "tableware", "decor", "electronics", "vehicles", "street", "nature", "buildings", "people")
 OBJECT_CHANGES = ("addition", "disappearance", "removal", "substitution", "size", "color", "material",
                   "orientation", "counting", "text", "movement", "pose")
 DEFAULT_CHANGES = {  # what may happen to a family unless its data file says otherwise
@@ -54,6 +54,13 @@ class Family:
     @property
     def nouns(self) -> list[str]:
         return list(self.data["nouns"])
+
+    def nouns_of(self, params: dict[str, Any]) -> list[str]:
+        """The nouns of one instance: a family may name its instances by a param (a man, a woman)."""
+        by = self.data.get("nouns_by")
+        if by and params.get(by["param"]) in by["values"]:
+            return list(by["values"][params[by["param"]]])
+        return self.nouns
 
     @property
     def plural(self) -> str:
@@ -239,7 +246,7 @@ def make_object(name: str, uid: int, rng: random.Random, placement: str | None =
     # a text slot may depend on the shape variant ("text_if": a params flag, e.g. a building with a shop front)
     has_slot = fam.words and params.get(fam.data["text_if"], False) if "text_if" in fam.data else bool(fam.words)
     text = rng.choice(fam.words) if has_slot else None
-    return ObjectSpec(uid=uid, family=name, noun=fam.nouns[0], parts=parts, size="", half_extents=extents_for(fam, params),
+    return ObjectSpec(uid=uid, family=name, noun=fam.nouns_of(params)[0], parts=parts, size="", half_extents=extents_for(fam, params),
                       x=0.0, y=0.0, placement=placement or fam.placement, text=text, params=params, main=fam.main)
 
 

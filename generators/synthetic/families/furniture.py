@@ -19,7 +19,9 @@ def _chair(rng: random.Random) -> dict:
             "seat_h": r(rng, 0.44, 0.48), "back_h": r(rng, 0.36, 0.5), "leg": r(rng, 0.028, 0.04)}
 
 
-register("chair", DATA, _chair, lambda p: (p["width"] / 2, p["depth"] / 2, (p["seat_h"] + p["back_h"]) / 2))
+register("chair", DATA, _chair, lambda p: (p["width"] / 2, p["depth"] / 2, (p["seat_h"] + p["back_h"]) / 2),
+         lambda p: [Surface("seat", p["seat_h"], -p["width"] / 2 + 0.03, -p["depth"] / 2 + 0.03, p["width"] / 2 - 0.03,
+                            p["depth"] / 2 - 0.08, 0.6)])
 
 
 def _armchair(rng: random.Random) -> dict:

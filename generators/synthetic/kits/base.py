@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from generators.synthetic import families as fam_mod
 from generators.synthetic.families import FAMILIES, family_of, make_object, refresh_extents
 from generators.synthetic.geometry import CameraFrame
+from generators.synthetic.kits import people
 from generators.synthetic.layout import (
     Rect,
     conflicts,
@@ -46,6 +47,7 @@ CAMERA_ROOM = 1.8  # metres between the camera and the near edge of anything sta
 MOVES_THE_OBJECT = ("disappearance", "removal", "substitution", "size", "orientation", "movement")
 TRIES = 40
 CAMERA_CLEARANCE = 0.35  # metres between the camera and any object's box
+SEATS = ("person", "chair", "bench", "sofa", "armchair")  # surfaces a user's asset does not go on
 
 
 class Context(Protocol):
@@ -102,6 +104,7 @@ class SceneKit(Kit):
     """The rich kits' common steps: families, surfaces, walls, zones."""
 
     min_visible_objects = 6
+    with_people = True  # bench/render.py measures the same kit without them
 
     # -- recipes ---------------------------------------------------------------------------
     def recipe(self, scene: SceneSpec) -> dict[str, Any]:
@@ -193,9 +196,10 @@ class SceneKit(Kit):
     def holders(self, scene: SceneSpec, obj: ObjectSpec) -> list[tuple[ObjectSpec | None, str]]:
         """(holder, surface name) pairs where ``obj``'s family may stand; None = a shell sill."""
         out: list[tuple[ObjectSpec | None, str]] = []
+        anywhere = family_of(obj) is not None and family_of(obj).group == "assets"  # a user's asset: any surface
         for h in scene.objects:
             hf = family_of(h)
-            if hf is None or obj.family not in hf.holds:
+            if hf is None or (obj.family not in hf.holds and not (anywhere and h.family not in SEATS)):
                 continue
             out += [(h, s.name) for s in hf.surfaces(h.params)]
         if obj.family in self.recipe(scene).get("sill_items", {}).get("families", []):
@@ -300,14 +304,19 @@ class SceneKit(Kit):
         return False
 
     def floor_rotation(self, scene: SceneSpec, obj: ObjectSpec, zone: dict[str, Any], rng: random.Random) -> float:
-        """Free-standing things face the camera, give or take."""
+        """Free-standing things face the camera, give or take; people on their way walk across the view."""
+        if obj.family == "person" and obj.params.get("pose") in ("walking", "running"):
+            return round((rng.choice((90.0, 270.0)) + rng.uniform(-12, 12)) % 360.0, 3)
         cx, cy, _ = scene.camera.location
         toward = math.degrees(math.atan2(cx - obj.x, -(cy - obj.y)))
-        return round((toward + rng.uniform(-35, 35)) % 360.0, 3)
+        spread = 55 if obj.family == "person" else 35
+        return round((toward + rng.uniform(-spread, spread)) % 360.0, 3)
 
     def place_like(self, scene: SceneSpec, obj: ObjectSpec, rng: random.Random, aspect: float,
                    avoid: tuple[float, float, float] | None = None) -> bool:
         """Put ``obj`` somewhere in view of the same kind of place it is meant for (floor, a holder, a wall)."""
+        if obj.family == "person":  # a person moves on foot (kits/people.py)
+            return people.on_foot(self, scene, obj, rng, aspect, avoid)
         if obj.placement == "surface":
             options = [hs for hs in self.holders(scene, obj) if hs[0] is None or hs[0].uid != obj.uid]
             rng.shuffle(options)
@@ -328,14 +337,16 @@ class SceneKit(Kit):
     # -- change steps ----------------------------------------------------------------------
     def candidates(self, scene: SceneSpec, key: str, ctx: Context) -> list[ObjectSpec]:
         """Objects in view that a ``key`` change may touch, by what their family declares."""
-        held = {o.support for o in scene.objects if o.support is not None}
+        held = self.held(scene)
         out = []
         for o in scene.objects:
             fam = family_of(o)
             if fam is None or key not in fam.changes or o.uid in ctx.locked or not visible(ctx, o.uid):
                 continue
             if key in MOVES_THE_OBJECT and o.uid in held:
-                continue  # what holds other things stays put
+                continue  # what holds other things stays put (a seat with someone on it too)
+            if key == "movement" and o.placement == "floor" and o.support is not None:
+                continue  # someone seated stays on the seat (a pose change may stand them up)
             if o.group and key in ("disappearance", "removal", "substitution", "movement"):
                 continue  # a counted instance coming or going is a counting change
             if key == "disappearance" and o.placement != "floor":
@@ -348,6 +359,15 @@ class SceneKit(Kit):
                 continue
             out.append(o)
         return out
+
+    @staticmethod
+    def held(scene: SceneSpec) -> set[int]:
+        """Objects that hold something: things on their surfaces, someone sitting on them or standing at them."""
+        out = {o.support for o in scene.objects if o.support is not None}
+        return out | {o.params["at"] for o in scene.objects if o.params.get("at") is not None}
+
+    def repose(self, scene: SceneSpec, obj: ObjectSpec, rng: random.Random) -> dict[str, Any] | None:
+        return people.repose(self, scene, obj, rng)
 
     def text_visible(self, obj: ObjectSpec, ctx: Context) -> bool:
         """Letters are thin: a quarter of an object's pixel minimum (see RenderProfile.min_pixels_of)."""
@@ -365,8 +385,10 @@ class SceneKit(Kit):
         gid = rng.choice(names)
         members = [o for o in scene.objects if o.group == gid]
         n = len(members)
-        if n >= 2 and (rng.random() < 0.5 or not self.count_slots(scene, gid)):
-            shown = [m for m in members if visible(ctx, m.uid)] or members
+        held = self.held(scene)
+        free = [m for m in members if m.uid not in held]  # an occupied chair is not taken away
+        if n >= 2 and free and (rng.random() < 0.5 or not self.count_slots(scene, gid)):
+            shown = [m for m in free if visible(ctx, m.uid)] or free
             gone = rng.choice(shown)
             scene.objects.remove(gone)
             return gone, None, gid, n, n - 1
@@ -376,7 +398,22 @@ class SceneKit(Kit):
         return None, new, gid, n, n + 1
 
     def addable(self, scene: SceneSpec) -> list[str]:
-        return list(self.recipe(scene).get("add", []))
+        """What an addition may bring: the recipe's list, and a person wherever people go."""
+        names = list(self.recipe(scene).get("add", []))
+        people_here = self.with_people and scene.setting in fam_mod.get("person").settings
+        return names + (["person"] if people_here else []) + [f.name for f in self.user_assets(scene)]
+
+    @staticmethod
+    def user_assets(scene: SceneSpec) -> list:
+        """The families of the user's asset catalog (``--assets``) that belong in this scene's setting."""
+        return [f for f in FAMILIES.values() if f.group == "assets" and scene.setting in f.settings]
+
+    def place_user_assets(self, scene: SceneSpec, rng: random.Random, aspect: float) -> None:
+        """One instance of each of the user's assets, where its placement says (the kits call this after furnishing)."""
+        for fam in self.user_assets(scene):
+            obj = self._new(scene, fam.name)
+            if not any(self.place_like(scene, obj, rng, aspect) for _ in range(3)):
+                scene.objects.remove(obj)
 
     def new_object(self, scene: SceneSpec, rng: random.Random, ctx: Context) -> ObjectSpec | None:
         names = self.addable(scene)
@@ -384,6 +421,11 @@ class SceneKit(Kit):
         for name in names[:6]:
             fam = FAMILIES[name] if name in FAMILIES else fam_mod.get(name)
             uid = scene.next_uid()
+            if name == "person":
+                person = people.new_person(self, scene, rng, ctx.aspect, instance_rng(scene, uid, "added"))
+                if person is not None:
+                    return person
+                continue
             obj = make_object(name, uid, instance_rng(scene, uid, "added"), placement=fam.placement)
             scene.objects.append(obj)
             if self.place_like(scene, obj, rng, ctx.aspect):

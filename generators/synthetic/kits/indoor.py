@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from generators.synthetic.families import family_of, r, rgb_of
+from generators.synthetic.kits import people
 from generators.synthetic.kits.base import SceneKit
 from generators.synthetic.layout import facing_wall, on_wall_position, wall_coordinate, wall_frame, wall_spans, walls
 from generators.synthetic.kits.relight import indoor_relight
@@ -25,7 +26,7 @@ from generators.synthetic.spec import CameraSpec, LightSpec, ObjectSpec, SceneSp
 
 DATA = json.loads(Path(__file__).with_name("indoor.json").read_text(encoding="utf-8"))
 KIT_CHANGE_TYPES = ("viewpoint", "illumination", "addition", "disappearance", "removal", "substitution", "size",
-                    "color", "orientation", "counting", "text", "movement", "material")
+                    "color", "orientation", "pose", "counting", "text", "movement", "material")
 WALL_NAMES = ("north", "east", "south", "west")
 
 
@@ -58,6 +59,8 @@ class IndoorKit(SceneKit):
         cx, cy, _ = camera.location
         shell.params["keepouts"].append([round(cx, 4), round(cy, 4), 0.45, 0.45, 0.0])
         self._furnish(scene, rng, DATA["rooms"][kind], aspect)
+        self.place_user_assets(scene, rng, aspect)
+        people.populate(self, scene, rng, aspect, **people.DATA["kits"]["indoor"])
         scene.lights = self._lights(scene, rng)
         return scene
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from generators.synthetic.families import make_object, r, refresh_extents
+from generators.synthetic.kits import people
 from generators.synthetic.kits.base import SceneKit, instance_rng
 from generators.synthetic.kits.indoor import KIT_CHANGE_TYPES, _spherical
 from generators.synthetic.kits.relight import outdoor_relight
@@ -26,7 +27,7 @@ from generators.synthetic.spec import CameraSpec, LightSpec, ObjectSpec, SceneSp
 DATA = json.loads(Path(__file__).with_name("outdoor.json").read_text(encoding="utf-8"))
 VEHICLES = ["car", "van", "bus"]
 STREET_THINGS = ["bench", "bin", "street_lamp", "hydrant", "street_sign", "mailbox", "bicycle", "planter", "traffic_light",
-                 "bollard", "kiosk", "bush", "tree", "traffic_cone", "table", "chair", "box"]
+                 "bollard", "kiosk", "bush", "tree", "traffic_cone", "table", "chair", "box", "person"]
 KERB = 0.12  # pavements stand this high above the road
 
 
@@ -110,7 +111,7 @@ class OutdoorKit(SceneKit):
         lk = self._looks(rng)
         back = r(rng, 10.0, 12.5)
         zs = [_zone("far", -22, -1.5, 22, min(back, 6.5), 0.0, STREET_THINGS),
-              _zone("square", -22, min(back, 6.5), 22, back, 0.0, ["tree", "bollard", "street_lamp", "kiosk", "bench"]),
+              _zone("square", -22, min(back, 6.5), 22, back, 0.0, ["tree", "bollard", "street_lamp", "kiosk", "bench", "person"]),
               _zone("near", -22, -8, 22, -1.5, 0.0, ["bin", "street_lamp", "bollard"]),
               _zone("frontage", -40, back, 40, back + 14, 0.0, ["building"])]
         surfaces = [{"x0": -40, "y0": -12, "x1": 40, "y1": back + 14, "z": 0.0, "look": lk["paving"]}]
@@ -121,7 +122,7 @@ class OutdoorKit(SceneKit):
     def _park(self, rng: random.Random) -> tuple[ShellSpec, CameraSpec]:
         lk = self._looks(rng)
         zs = [_zone("far", -25, 1.2, 25, 16, 0.0, STREET_THINGS),
-              _zone("path", -25, -1.0, 25, 1.2, 0.0, ["bench", "bin", "street_lamp", "bicycle", "traffic_cone"]),
+              _zone("path", -25, -1.0, 25, 1.2, 0.0, ["bench", "bin", "street_lamp", "bicycle", "traffic_cone", "person"]),
               _zone("near", -25, -6, 25, -1.0, 0.0, ["bush", "tree", "bin"])]
         surfaces = [{"x0": -40, "y0": -1.0, "x1": 40, "y1": 1.2, "z": 0.003, "look": lk["paving"]}]
         blocks = [{"x0": x, "y0": r(rng, 30, 38), "x1": x + r(rng, 8, 14), "y1": 48, "h": r(rng, 7, 16), "face": -1,
@@ -185,6 +186,8 @@ class OutdoorKit(SceneKit):
             surfaces = [s.name for s in self.surfaces_of(holder)]
             if not any(self.place_on_surface(scene, obj, holder, s, rng, aspect) for s in surfaces):
                 scene.objects.remove(obj)
+        self.place_user_assets(scene, rng, aspect)
+        people.populate(self, scene, rng, aspect, **people.DATA["kits"]["outdoor"])
         if sum(1 for o in scene.objects if self.in_view(scene, o, aspect)) < self.min_visible_objects:
             raise SamplingError(f"the {scene.shell.params['type']} has too few things in view")
 

@@ -24,7 +24,7 @@ def world_matrix(obj: ObjectSpec) -> Matrix:
     return compose(at(obj.x, obj.y, obj.z0, yaw=obj.rotation), scale(s, s, s))
 
 
-def _to_blender(m: Matrix) -> Any:
+def to_blender(m: Matrix) -> Any:
     from mathutils import Matrix as BMatrix  # noqa: PLC0415 - ships with bpy
 
     return BMatrix([list(m[0]), list(m[1]), list(m[2]), [0.0, 0.0, 0.0, 1.0]])
@@ -41,7 +41,7 @@ class Realiser:
     def realise(self, maker: Maker, name: str, matrix: Matrix, id_rgb: tuple[float, float, float],
                 text_rgb: tuple[float, float, float]) -> list[Any]:
         bpy = self.bpy
-        world = _to_blender(matrix)
+        world = to_blender(matrix)
         made: list[Any] = []
         for i, (key, buf) in enumerate(maker.meshes.items()):
             mesh = bpy.data.meshes.new(f"{name}-{i}")
@@ -88,7 +88,7 @@ class Realiser:
         dx, dy = max(tobj.dimensions.x, 1e-6), max(tobj.dimensions.y, 1e-6)
         curve.size = FONT_FIT * min(item.width / dx, item.height / dy)
         curve.materials.append(self.materials.get(item.look))
-        tobj.matrix_world = _to_blender(compose(matrix, compose(item.matrix, rot_x(90.0))))
+        tobj.matrix_world = to_blender(compose(matrix, compose(item.matrix, rot_x(90.0))))
         tobj.color = (*id_rgb, 1.0)
         return tobj
 

@@ -28,7 +28,8 @@ from generators.synthetic.families import family_of
 from generators.synthetic.masks import decode_ids, text_id, uid_color
 from generators.synthetic.profiles import RenderProfile
 from generators.synthetic.renderer.materials import MaterialLibrary
-from generators.synthetic.renderer.realise import Primitives, Realiser, principled, world_matrix
+from generators.synthetic.renderer.assets import AssetLibrary
+from generators.synthetic.renderer.realise import Primitives, Realiser, principled, to_blender, world_matrix
 from generators.synthetic.spec import LightSpec, SceneSpec
 from generators.synthetic.vocabulary import srgb_to_linear
 
@@ -58,6 +59,7 @@ class BlenderSession:
         self.materials = MaterialLibrary(bpy)
         self.realiser = Realiser(bpy, self.scene, self.materials)
         self.primitives = Primitives(bpy, self.scene, self.realiser)
+        self.assets = AssetLibrary(bpy, self.scene, self.materials)
 
     # -- set-up ----------------------------------------------------------------------------
     def _reset_scene(self) -> None:
@@ -210,8 +212,13 @@ class BlenderSession:
         self._shell = (sig, made)
 
     def _build(self, spec: SceneSpec, obj: Any) -> tuple[list[Any], Any]:
-        if family_of(obj) is None:
+        fam = family_of(obj)
+        if fam is None:
             return self.primitives.build(spec, obj), self.primitives
+        if fam.builder == "asset":  # the user's own model, imported from its file (renderer/assets.py)
+            made = self.assets.build(obj, fam.data["asset"], to_blender(world_matrix(obj)), uid_color(obj.uid),
+                                     uid_color(text_id(obj.uid)))
+            return made, self.assets
         made = self.realiser.realise(build(obj), f"obj-{obj.uid}", world_matrix(obj), uid_color(obj.uid),
                                      uid_color(text_id(obj.uid)))
         return made, self.realiser
