@@ -93,3 +93,44 @@ def small_store(tmp_path):
     store.append([make_record(i, split="test") for i in range(6)])
     store.append([make_record(i, split="train") for i in range(6, 10)])
     return store
+
+
+# -- one warm METEOR JVM per test process (see tests/metrics_helpers.py) ------------------------------
+@pytest.fixture(scope="session")
+def _warm_meteor():
+    from tests.metrics_helpers import WarmMeteor
+
+    warm = WarmMeteor()
+    yield warm
+    warm.close()
+
+
+@pytest.fixture
+def meteor_session(_warm_meteor):
+    """A running ``MeteorSession`` to pass as ``score_captions(..., meteor=meteor_session)``."""
+    return _warm_meteor.session()
+
+
+@pytest.fixture
+def shared_meteor(_warm_meteor, monkeypatch):
+    """In-process ``omnidiff score``/``eval`` runs of this test borrow the warm METEOR JVM instead of starting one."""
+    import omnidiff.metrics.meteor as meteor_module
+    import omnidiff.metrics.scorer as scorer_module
+
+    monkeypatch.setattr(scorer_module, "MeteorSession", _warm_meteor.borrow)
+    monkeypatch.setattr(meteor_module, "MeteorSession", _warm_meteor.borrow)
+
+
+@pytest.fixture(scope="session")
+def _warm_stock_meteor():
+    from tests.metrics_helpers import WarmStockMeteor
+
+    warm = WarmStockMeteor()
+    yield warm
+    warm.close()
+
+
+@pytest.fixture
+def stock_meteor(_warm_stock_meteor):
+    """pycocoevalcap's own ``Meteor`` (a JVM of its own), running, for ``stock_scores(..., meteor=stock_meteor)``."""
+    return _warm_stock_meteor.get()
