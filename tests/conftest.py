@@ -134,3 +134,22 @@ def _warm_stock_meteor():
 def stock_meteor(_warm_stock_meteor):
     """pycocoevalcap's own ``Meteor`` (a JVM of its own), running, for ``stock_scores(..., meteor=stock_meteor)``."""
     return _warm_stock_meteor.get()
+
+
+# -- one rendered store per test process --------------------------------------------------------------
+@pytest.fixture(scope="session")
+def rendered_six(tmp_path_factory):
+    """``omnidiff render --scenes 1 --profile test --seed 3 --split test --pairs-per-scene 6``, rendered once per
+    test process (Blender is the slow part of the tests that read it). Read it; copy it to write into it."""
+    import importlib.util
+
+    if importlib.util.find_spec("bpy") is None:
+        pytest.skip("bpy is not installed")
+    import cli
+
+    out = tmp_path_factory.mktemp("rendered-six") / "store"
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["render", "--scenes", "1", "--profile", "test", "--seed", "3", "--split", "test",
+                  "--pairs-per-scene", "6", "--out", str(out)])
+    assert exc.value.code in (0, None)
+    return out
