@@ -97,43 +97,34 @@ def small_store(tmp_path):
 
 # -- one warm METEOR JVM per test process (see tests/metrics_helpers.py) ------------------------------
 @pytest.fixture(scope="session")
-def _warm_meteor():
-    from tests.metrics_helpers import WarmMeteor
+def _warm_meteors():
+    from tests.metrics_helpers import WarmMeteors
 
-    warm = WarmMeteor()
+    warm = WarmMeteors()
     yield warm
     warm.close()
 
 
 @pytest.fixture
-def meteor_session(_warm_meteor):
+def meteor_session(_warm_meteors):
     """A running ``MeteorSession`` to pass as ``score_captions(..., meteor=meteor_session)``."""
-    return _warm_meteor.session()
+    return _warm_meteors.session()
 
 
 @pytest.fixture
-def shared_meteor(_warm_meteor, monkeypatch):
+def shared_meteor(_warm_meteors, monkeypatch):
     """In-process ``omnidiff score``/``eval`` runs of this test borrow the warm METEOR JVM instead of starting one."""
     import omnidiff.metrics.meteor as meteor_module
     import omnidiff.metrics.scorer as scorer_module
 
-    monkeypatch.setattr(scorer_module, "MeteorSession", _warm_meteor.borrow)
-    monkeypatch.setattr(meteor_module, "MeteorSession", _warm_meteor.borrow)
-
-
-@pytest.fixture(scope="session")
-def _warm_stock_meteor():
-    from tests.metrics_helpers import WarmStockMeteor
-
-    warm = WarmStockMeteor()
-    yield warm
-    warm.close()
+    monkeypatch.setattr(scorer_module, "MeteorSession", _warm_meteors.borrow)
+    monkeypatch.setattr(meteor_module, "MeteorSession", _warm_meteors.borrow)
 
 
 @pytest.fixture
-def stock_meteor(_warm_stock_meteor):
-    """pycocoevalcap's own ``Meteor`` (a JVM of its own), running, for ``stock_scores(..., meteor=stock_meteor)``."""
-    return _warm_stock_meteor.get()
+def stock_meteor(_warm_meteors):
+    """pycocoevalcap's own ``Meteor``, running, for ``stock_scores(..., meteor=stock_meteor)``."""
+    return _warm_meteors.stock()
 
 
 # -- one rendered store per test process --------------------------------------------------------------

@@ -131,33 +131,14 @@ class _Closed:
         return 0
 
 
-class WarmStockMeteor:
-    """One pycocoevalcap ``Meteor`` (its own JVM) for a test process, replaced if a test left it dead or locked."""
-
-    def __init__(self) -> None:
-        self._meteor = None
-
-    def get(self):
-        from pycocoevalcap.meteor.meteor import Meteor
-
-        if self._meteor is not None and (self._meteor.meteor_p.poll() is not None or self._meteor.lock.locked()):
-            self.close()
-        if self._meteor is None:
-            self._meteor = Meteor()
-        return self._meteor
-
-    def close(self) -> None:
-        if self._meteor is not None:
-            close_stock_meteor(self._meteor)
-            self._meteor = None
-
-
-class WarmMeteor:
-    """One running METEOR JVM (``omnidiff.metrics.MeteorSession``) for a test process, started on first use
-    and started again if a test left it dead (a watchdog kill, a failed job)."""
+class WarmMeteors:
+    """The METEOR JVMs of a test process, each started on first use and started again if a test left it dead
+    (a watchdog kill, a failed job) or, for pycocoevalcap's, locked: ``session()`` is this package's
+    ``MeteorSession``, ``stock()`` pycocoevalcap's own ``Meteor`` (a JVM of its own, for the comparisons)."""
 
     def __init__(self) -> None:
         self._session = None
+        self._stock = None
 
     def session(self):
         from omnidiff.metrics.meteor import MeteorSession
@@ -167,7 +148,7 @@ class WarmMeteor:
         return self._session
 
     def borrow(self):
-        """What ``MeteorSession()`` gives when a test borrows this JVM: the Java checks run as for a new
+        """What ``MeteorSession()`` gives when a test borrows the warm JVM: the Java checks run as for a new
         session (so a missing or old Java is the same error), then the running session, closed by nobody
         but killed, like a session of its own, when the job using it fails."""
         from omnidiff.metrics.java import find_java
@@ -175,10 +156,23 @@ class WarmMeteor:
         find_java()
         return BorrowedMeteor(self.session())
 
+    def stock(self):
+        from pycocoevalcap.meteor.meteor import Meteor
+
+        if self._stock is not None and (self._stock.meteor_p.poll() is not None or self._stock.lock.locked()):
+            close_stock_meteor(self._stock)
+            self._stock = None
+        if self._stock is None:
+            self._stock = Meteor()
+        return self._stock
+
     def close(self) -> None:
         if self._session is not None:
             self._session.close()
             self._session = None
+        if self._stock is not None:
+            close_stock_meteor(self._stock)
+            self._stock = None
 
 
 class BorrowedMeteor:
@@ -191,7 +185,7 @@ class BorrowedMeteor:
         return self._session
 
     def __exit__(self, exc_type: object, *exc_info: object) -> None:
-        if exc_type is not None:  # as MeteorSession: a failed job may leave queued answers; WarmMeteor restarts it
+        if exc_type is not None:  # as MeteorSession: a failed job may leave queued answers; WarmMeteors restarts it
             self._session.__exit__(exc_type, *exc_info)
 
     def __getattr__(self, name: str):

@@ -57,10 +57,10 @@ def _first_words(text: str, n: int) -> str:
 
 
 @pytest.fixture(scope="module")
-def odd_result(_warm_meteor):
+def odd_result(_warm_meteors):
     subsets = {"stock_safe": STOCK_SAFE, "cr": ["cr"], "unicode": ["unicode"], "long": ["long"]}
     return score_captions(ODD_PREDICTIONS, ODD_REFERENCES, subsets, spice=False, max_tokens=CUT,
-                          meteor=_warm_meteor.session())
+                          meteor=_warm_meteors.session())
 
 
 @pytest.mark.timeout(600)
