@@ -112,11 +112,14 @@ def show(
     change_type: Optional[str] = typer.Option(None, "--change-type"),
     seed: int = typer.Option(0, "--seed", help="Seed of the pair sample."),
     width: int = typer.Option(240, "--thumb-width", min=32, max=1024, help="Width of one image cell."),
+    setting: Optional[str] = typer.Option(None, "--setting", help="Only pairs of this setting (indoor, outdoor, tabletop...)."),
+    one_per_type: bool = typer.Option(False, "--one-per-type", help="One pair per change type (seeded pick), in taxonomy order."),
 ) -> None:
     """Contact sheet: before | after | change mask over after | primary caption."""
     from annotations.contact_sheet import make_contact_sheet
 
-    count = make_contact_sheet(store, out, n=n, split=split, change_type=change_type, seed=seed, thumb_width=width)
+    count = make_contact_sheet(store, out, n=n, split=split, change_type=change_type, seed=seed, thumb_width=width,
+                               setting=setting, one_per_type=one_per_type)
     console.print(f"wrote {out} ({count} pairs)", highlight=False)
 
 
@@ -145,6 +148,7 @@ def render(
                                        "default: <data root>/<preset>-render, e.g. data/omnidiff-render."),
     data_root: Optional[Path] = DATA_ROOT_OPTION,
     preset: str = typer.Option("omnidiff", "--preset", help="omnidiff, clevr-change or clevr-dc."),
+    setting: Optional[str] = typer.Option(None, "--setting", help="indoor, outdoor, tabletop, comma-separated, in equal shares (omnidiff default: indoor,outdoor; CLEVR presets: tabletop)."),
     profile: str = typer.Option("preview", "--profile", help="test (tiny), preview (480x320, 16 spp, OIDN) or release (256+ spp, adaptive, GPU if found)."),
     pairs_per_scene: Optional[int] = typer.Option(None, "--pairs-per-scene", help="Pairs per scene (default: omnidiff one per change type, clevr-change 2, clevr-dc 1)."),
     changes_per_pair: int = typer.Option(1, "--changes-per-pair", help="Changes in one pair (omnidiff preset), each recorded."),
@@ -157,11 +161,11 @@ def render(
     scenes_per_worker: int = typer.Option(25, "--scenes-per-worker", min=1, help="Recycle a Blender process after this many scenes."),
     append_every: float = typer.Option(60.0, "--append-every", min=0.1, help="Seconds between appends of finished scenes (also every 256 MiB of images); a kill loses at most this much."),
 ) -> None:
-    """Render synthetic tabletop pairs with Blender into a store; rerun to resume.
+    """Render synthetic pairs with Blender into a store: rooms, streets or tabletops; rerun to resume.
 
     Change types: viewpoint, illumination, addition, disappearance, removal, substitution, size,
-    color, orientation, counting, text, plus movement and material. Pose is not rendered here: it
-    needs an articulated figure and comes with the indoor/outdoor scene-kits issue.
+    color, orientation, counting, text, plus movement and material. Pose is not rendered yet: it
+    needs the articulated human figures that come with the people-and-assets issue.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -173,7 +177,7 @@ def render(
 
     out = _default_store(out, data_root, lambda root: render_store(root, normalise_preset(preset)))
     opts = RenderOptions(
-        out=out, scenes=scenes, preset=preset, profile=profile, seed=seed, pairs_per_scene=pairs_per_scene,
+        out=out, scenes=scenes, preset=preset, setting=setting, profile=profile, seed=seed, pairs_per_scene=pairs_per_scene,
         changes_per_pair=changes_per_pair, split=split, split_ratios=parse_split_ratios(split_ratios), workers=workers,
         shard=parse_shard(shard), scenes_per_worker=scenes_per_worker, backend=backend, append_seconds=append_every,
     )

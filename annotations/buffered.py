@@ -73,7 +73,8 @@ class BufferedAppender:
     def _flush_locked(self) -> None:
         if not self._records and self._info is None:
             return
-        records, info = self._records, self._info
+        # in id order, not in the order workers finished: the same batch gives the same shards, byte for byte
+        records, info = sorted(self._records, key=lambda r: r.pair_id), self._info
         self.store.append(records, info=info)
         self.flushes += 1
         self._records, self._bytes, self._info, self._since = [], 0, None, None

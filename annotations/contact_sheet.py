@@ -63,15 +63,28 @@ def _mask_overlay(rec: SheetPair, after: Image.Image) -> Image.Image:
     return Image.composite(tint, dim, Image.fromarray(np.where(mask > 0, 255, 0).astype(np.uint8)))
 
 
-def select_pairs(store: Store, n: int, split: str | None, change_type: str | None, seed: int) -> list[SheetPair]:
+def select_pairs(store: Store, n: int, split: str | None, change_type: str | None, seed: int,
+                 setting: str | None = None, one_per_type: bool = False) -> list[SheetPair]:
     """Seeded sample of n pairs (in store order) among those that match the filters (annotated labels);
-    only the chosen pairs' images are read."""
+    with one_per_type, a seeded pick of one pair per primary change type (taxonomy order), n at most.
+    Only the chosen pairs' images are read."""
     key = TAXONOMY.resolve(change_type) if change_type else None
-    rows = store.table(["pair_id", "change_types", "captions"], split=split).to_pylist()
-    matching = [r for r in rows if key is None or key in (r["change_types"] or [])]
+    rows = store.table(["pair_id", "change_types", "captions", "setting"], split=split).to_pylist()
+    matching = [r for r in rows if (key is None or key in (r["change_types"] or []))
+                and (setting is None or r["setting"] == setting)]
     if not matching:
-        raise OmniDiffError(f"{store.root}: no pair matches split={split or 'any'} change type={key or 'any'}")
-    chosen = set(random.Random(seed).sample([r["pair_id"] for r in matching], min(n, len(matching))))
+        raise OmniDiffError(f"{store.root}: no pair matches split={split or 'any'} setting={setting or 'any'} "
+                            f"change type={key or 'any'}")
+    rng = random.Random(seed)
+    if one_per_type:
+        by_type: dict[str, list[str]] = {}
+        for r in matching:
+            by_type.setdefault((r["change_types"] or ["none"])[0], []).append(r["pair_id"])
+        order = [k for k in TAXONOMY.keys if k in by_type] + sorted(set(by_type) - set(TAXONOMY.keys))
+        firsts = {rng.choice(by_type[k]): k for k in order[:n]}
+        matching = sorted((r for r in matching if r["pair_id"] in firsts), key=lambda r: order.index(firsts[r["pair_id"]]))
+        n = len(matching)
+    chosen = set(rng.sample([r["pair_id"] for r in matching], min(n, len(matching))))
     picked = [r for r in matching if r["pair_id"] in chosen]
     images = store.images([r["pair_id"] for r in picked], IMAGE_COLUMNS)
     return [SheetPair(r["pair_id"], list(r["change_types"] or []), list(r["captions"] or []), **images[r["pair_id"]])
@@ -79,13 +92,14 @@ def select_pairs(store: Store, n: int, split: str | None, change_type: str | Non
 
 
 def make_contact_sheet(root: str | Path, out: str | Path, n: int = 8, split: str | None = None,
-                       change_type: str | None = None, seed: int = 0, thumb_width: int = 240) -> int:
+                       change_type: str | None = None, seed: int = 0, thumb_width: int = 240,
+                       setting: str | None = None, one_per_type: bool = False) -> int:
     image_format = SHEET_FORMATS.get(Path(out).suffix.lower())
     if image_format is None:
         raise OmniDiffError(f"--out {out}: a contact sheet is written as .png, .jpg or .jpeg (the suffix says which)")
     refuse_inside_store(out)
     store = Store.open(root)
-    records = select_pairs(store, n, split, change_type, seed)
+    records = select_pairs(store, n, split, change_type, seed, setting, one_per_type)
     font = _font(max(10, thumb_width // 18))
     small = _font(max(9, thumb_width // 22))
     text_w = int(thumb_width * 1.6)

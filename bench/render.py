@@ -11,6 +11,10 @@ Everything is measured side by side in one run and printed as a markdown section
    1,024-sample reference of the same frame (done at ``--quality-size`` to keep it affordable).
 4. Memory: worker RSS after each of ``--memory-scenes`` scenes (test profile, clevr-change),
    with recycling every 25 scenes and without recycling.
+5. Kits: seconds per pair of rooms and streets against tabletops at ``preview``, in one Blender
+   process, scenes of the three settings interleaved (so that load on a shared machine hits them
+   alike), split into the Cycles pass, the id pass, building the scene, and the rest (sampling,
+   checks, captions, retried changes).
 """
 
 from __future__ import annotations
@@ -102,6 +106,51 @@ def quality(size: tuple[int, int]) -> dict:
     return result
 
 
+def _kits_job(scenes: int, pairs: int, out: dict) -> None:
+    """In a child process (bpy): every setting's scenes through the real scene job, timed by part."""
+    from generators.synthetic.profiles import PROFILES
+    from generators.synthetic.renderer import BlenderSession
+    from generators.synthetic.scene_job import SceneJob, render_scene
+
+    profile = PROFILES["preview"]
+    work = Path(tempfile.mkdtemp(prefix="bench-kits-"))
+    session = BlenderSession(profile, work)
+    totals = {s: {"pairs": 0, "wall": 0.0, "image": 0.0, "ids": 0.0, "sync": 0.0, "rejections": 0, "failed": 0}
+              for s in ("tabletop", "indoor", "outdoor")}
+    for index in range(scenes):
+        for setting in totals:
+            t = totals[setting]
+            marks = (session.render_seconds, session.image_seconds, session.sync_seconds)
+            start = time.perf_counter()
+            outcome = render_scene(SceneJob("omnidiff", 21, index, profile, pairs_per_scene=pairs, setting=setting), session)
+            t["wall"] += time.perf_counter() - start
+            t["image"] += session.image_seconds - marks[1]
+            t["ids"] += (session.render_seconds - marks[0]) - (session.image_seconds - marks[1])
+            t["sync"] += session.sync_seconds - marks[2]
+            t["pairs"] += len(outcome.records)
+            t["rejections"] += len(outcome.rejections)
+            t["failed"] += outcome.failed is not None
+    shutil.rmtree(work, ignore_errors=True)
+    out.update(totals)
+
+
+def kits(scenes: int, pairs: int) -> dict:
+    ctx = mp.get_context("spawn")
+    with ctx.Manager() as manager:
+        shared = manager.dict()
+        proc = ctx.Process(target=_kits_job, args=(scenes, pairs, shared))
+        proc.start()
+        proc.join()
+        result = {k: dict(v) for k, v in shared.items()}
+    base = result["tabletop"]["wall"] / max(1, result["tabletop"]["pairs"])
+    for r in result.values():
+        n = max(1, r["pairs"])
+        r.update({"s_per_pair": r["wall"] / n, "image_per_pair": r["image"] / n, "ids_per_pair": r["ids"] / n,
+                  "sync_per_pair": r["sync"] / n, "other_per_pair": (r["wall"] - r["image"] - r["ids"] - r["sync"]) / n,
+                  "vs_tabletop": (r["wall"] / n) / base})
+    return result
+
+
 def memory(scenes: int, per_worker: int, root: Path) -> dict:
     from generators.synthetic.run import RenderOptions, render
 
@@ -120,7 +169,9 @@ def main() -> None:
     parser.add_argument("--pairs-per-scene", type=int, default=2)
     parser.add_argument("--memory-scenes", type=int, default=50)
     parser.add_argument("--quality-size", default="240x160")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["throughput", "quality", "memory"])
+    parser.add_argument("--kit-scenes", type=int, default=2, help="scenes per setting in the kits comparison")
+    parser.add_argument("--kit-pairs", type=int, default=4, help="pairs per scene in the kits comparison")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["throughput", "quality", "memory", "kits"])
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="bench-render-"))
     results: dict = {"machine": f"{platform.machine()} {mp.cpu_count()} cores", "date": time.strftime("%Y-%m-%d")}
@@ -134,6 +185,9 @@ def main() -> None:
     if "memory" not in args.skip:
         results["memory"] = [memory(args.memory_scenes, k, root) for k in (25, 10 ** 6)]
         print(json.dumps(results["memory"], indent=1), flush=True)
+    if "kits" not in args.skip:
+        results["kits"] = kits(args.kit_scenes, args.kit_pairs)
+        print(json.dumps(results["kits"], indent=1), flush=True)
     shutil.rmtree(root, ignore_errors=True)
     print(markdown(results, args))
 
@@ -156,6 +210,16 @@ def markdown(r: dict, args: argparse.Namespace) -> str:
                   f"| this pipeline (16 spp + OIDN, one session, ids by Workbench) | {q['ours_pair_s']:.2f} | {q['ours_psnr']:.2f} |",
                   f"| CLEVR-style (512 spp, no denoiser, re-open per image, separate visibility render) | {q['clevr_pair_s']:.2f} | {q['clevr_psnr']:.2f} |",
                   "", f"Speed-up per pair: {q['speedup']:.1f}x (reference render took {q['reference_s']:.0f} s).", ""]
+    if "kits" in r:
+        lines += [f"Rooms and streets against tabletops at `preview`, {args.kit_scenes} scenes x {args.kit_pairs} pairs per setting, "
+                  "one Blender process, settings interleaved (seconds per pair; each pair shares its scene's before image):", "",
+                  "| setting | pairs | s/pair | x tabletop | Cycles pass | id pass | scene build | rest (sampling, checks, retries) | rejections |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for name in ("tabletop", "indoor", "outdoor"):
+            k = r["kits"][name]
+            lines.append(f"| {name} | {k['pairs']} | {k['s_per_pair']:.2f} | {k['vs_tabletop']:.2f} | {k['image_per_pair']:.2f} | "
+                         f"{k['ids_per_pair']:.2f} | {k['sync_per_pair']:.2f} | {k['other_per_pair']:.2f} | {k['rejections']} |")
+        lines.append("")
     if "memory" in r:
         lines += [f"Worker memory (RSS MiB after scene n), test profile, clevr-change, {args.memory_scenes} scenes:", "",
                   "| recycling | workers started | RSS after scene n | last/first |", "|---|---|---|---|"]

@@ -7,7 +7,7 @@ import tracemalloc
 
 import pytest
 
-from generators.synthetic.run import MAX_SCENES, RenderOptions, check_options, plan_jobs
+from generators.synthetic.run import MAX_SCENES, RenderOptions, check_options, plan_jobs, scene_id_of
 from generators.synthetic.scene_job import scene_id_for
 
 
@@ -43,6 +43,9 @@ def test_the_plan_is_lazy_and_resume_counts_are_exact(tmp_path):
 
 def test_a_small_plan_yields_exactly_its_count(tmp_path):
     opts = RenderOptions(out=tmp_path / "s", scenes=11, profile="test", seed=1, shard=(2, 4))
-    check_options(opts)
-    plan = plan_jobs(opts, {scene_id_for(opts.preset, 1, 6)})
-    assert [j.scene_index for j in plan.jobs] == [2, 10] and plan.count == 2 and plan.skipped == 1
+    check_options(opts)  # the omnidiff preset: rooms and streets, each scene id names its setting
+    plan = plan_jobs(opts, {scene_id_of(opts, 6), scene_id_for(opts.preset, 1, 10)})  # the second: a tabletop id
+    jobs = list(plan.jobs)
+    assert [j.scene_index for j in jobs] == [2, 10] and plan.count == 2 and plan.skipped == 1
+    assert {j.setting for j in jobs} <= {"indoor", "outdoor"}
+    assert [scene_id_of(opts, j.scene_index) for j in jobs] == [j.scene_id for j in jobs]

@@ -49,3 +49,17 @@ def test_show_filters_and_bad_filters(run_cli, small_store, tmp_path):
     res = run_cli("show", small_store.root, "--out", tmp_path / "s.png", "--change-type", "explosion")
     assert res.code == 1 and "unknown change type 'explosion'" in res.err
     assert not (tmp_path / "s.png").exists()
+
+
+def test_show_one_pair_per_change_type_of_one_setting(run_cli, small_store, tmp_path):
+    """The docs' kit sheets: --setting keeps one kit, --one-per-type one row per change type in taxonomy order."""
+    kinds = ["size", "color", "color", "removal", "addition"]
+    Store.open(small_store.root).append([make_record(20 + i, setting="indoor", change_types=[k], captions=[f"{k} {i} here"])
+                                         for i, k in enumerate(kinds)])
+    res = run_cli("show", small_store.root, "--out", tmp_path / "s.png", "--setting", "indoor", "--one-per-type")
+    assert res.code == 0, res.err
+    assert "(4 pairs)" in " ".join(res.out.split())  # addition, removal, size, color: one each, the tabletop pairs left out
+    res = run_cli("show", small_store.root, "--out", tmp_path / "t.png", "--setting", "indoor", "--one-per-type", "-n", "2")
+    assert res.code == 0 and "(2 pairs)" in " ".join(res.out.split())
+    res = run_cli("show", small_store.root, "--out", tmp_path / "u.png", "--setting", "outdoor")
+    assert res.code == 1 and "no pair matches" in res.err and "setting=outdoor" in res.err

@@ -26,7 +26,7 @@ from generators.synthetic.changes import (
     apply_many,
 )
 from generators.synthetic.geometry import CameraFrame, in_frame, separated
-from generators.synthetic.masks import MAX_UID, box_of, decode_ids, mask_png, palette8, pixel_counts, uid_color
+from generators.synthetic.masks import MAX_ID, box_of, decode_ids, mask_png, palette8, pixel_counts, text_id, uid_color
 from generators.synthetic.plan import normalise_preset, plan_pairs
 from annotations.splits import parse_split_ratios as parse_ratios
 from generators.synthetic.run import parse_shard
@@ -129,7 +129,7 @@ def test_each_change_changes_only_what_it_says():
             assert (gone["support"] is None) == (key == "disappearance")
         elif key == "substitution":
             old, new = diff["object_before"], diff["object_after"]
-            assert old["shape"] != new["shape"] and (old["x"], old["y"]) == (new["x"], new["y"])
+            assert old["family"] != new["family"] and (old["x"], old["y"]) == (new["x"], new["y"])
         elif key == "counting":
             group = diff["group"]
             n_before = sum(o.group == group for o in scene.objects)
@@ -140,9 +140,13 @@ def test_each_change_changes_only_what_it_says():
             attribute = {"movement": None, "orientation": "rotation"}.get(key, diff["attribute"])
             changed = {k for k in vars(obj_b) if getattr(obj_b, k) != getattr(obj_a, k)}
             expected = {"movement": {"x", "y"}, "orientation": {"rotation"}, "size": {"size", "half_extents"},
-                        "color": {"color", "rgb"}, "text": {"text"}, "material": {"material"}}[key]
+                        "color": {"parts"}, "text": {"text"}, "material": {"parts"}}[key]
             assert changed == expected, (key, changed, attribute)
-            assert diff["mask_before"] == diff["mask_after"] == [diff["uid"]]
+            if key in ("color", "material"):
+                assert getattr(obj_b, key) != getattr(obj_a, key)
+            # a text change masks the letters (their own id), every other change the whole object
+            mask = [text_id(diff["uid"])] if key == "text" else [diff["uid"]]
+            assert diff["mask_before"] == diff["mask_after"] == mask
 
 
 def test_impossible_changes_are_rejected_with_a_reason():
@@ -242,20 +246,22 @@ def test_option_parsing_rejects_bad_values():
 
 def test_id_palette_round_trips_and_rejects_shaded_pixels():
     pal = palette8()
-    assert len({tuple(c) for c in pal}) == MAX_UID + 1
-    ids = np.array([[0, 1, 2], [63, 7, 7]], dtype=np.uint8)
+    assert len({tuple(c) for c in pal}) == MAX_ID + 1 == 512
+    ids = np.array([[0, 1, 2], [511, 7, 300]], dtype=np.uint16)
     rgb = pal[ids].astype(np.uint8)
     assert (decode_ids(rgb) == ids).all()
     assert (decode_ids(np.clip(rgb.astype(int) + 3, 0, 255).astype(np.uint8)) == ids).all()
-    assert pixel_counts(ids) == {1: 1, 2: 1, 63: 1, 7: 2}
-    assert box_of(ids, 7) == (1, 1, 3, 2) and box_of(ids, 9) is None
+    assert pixel_counts(ids) == {1: 1, 2: 1, 511: 1, 7: 1, 300: 1}
+    assert box_of(ids, 7) == (1, 1, 2, 2) and box_of(ids, 9) is None
     with pytest.raises(ValueError):
         decode_ids(np.full((2, 2, 3), 60, np.uint8))
     with pytest.raises(ValueError):
-        uid_color(64)
+        uid_color(512)
+    with pytest.raises(ValueError):
+        text_id(256)  # object uids stop below the text ids
     from io import BytesIO
 
     from PIL import Image
 
-    mask = np.asarray(Image.open(BytesIO(mask_png(ids, [7]))))
+    mask = np.asarray(Image.open(BytesIO(mask_png(ids, [7, 300]))))
     assert mask.dtype == np.uint8 and set(np.unique(mask)) == {0, 255} and mask.sum() == 2 * 255

@@ -1,3 +1,3 @@
 """Synthetic pairs rendered with Blender (bpy imported only by the renderer module)."""
 
-GENERATOR_VERSION = "0.1.0"
+GENERATOR_VERSION = "0.2.0"

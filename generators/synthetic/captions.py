@@ -14,7 +14,7 @@ from itertools import combinations
 from typing import Any
 
 from generators.synthetic.geometry import image_position, region_name, relation
-from generators.synthetic.spec import ObjectSpec, SceneSpec
+from generators.synthetic.spec import ObjectSpec, SceneSpec, object_from_dict
 from generators.synthetic.vocabulary import vocabulary
 
 N_REFERENCES = 3
@@ -31,9 +31,7 @@ NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven")
 
 
 def _obj(data: dict[str, Any] | None) -> ObjectSpec | None:
-    if data is None:
-        return None
-    return ObjectSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+    return None if data is None else object_from_dict(data)
 
 
 def noun_of(obj: ObjectSpec, rng: random.Random, clevr: bool) -> str:
@@ -149,13 +147,19 @@ def clevr_captions(diff: dict[str, Any], before: SceneSpec, after: SceneSpec, rn
 
 
 # -- OmniDiff style --------------------------------------------------------------------------
-def _where(obj: ObjectSpec, scene: SceneSpec, aspect: float, rng: random.Random) -> str:
+# Every builder below takes ``k``, the reference's frame: the references of one pair use different
+# frames (different sentence structures), so they do not differ by one swapped word.
+def _pick(options: tuple[str, ...], k: int) -> str:
+    return options[k % len(options)]
+
+
+def _where(obj: ObjectSpec, scene: SceneSpec, aspect: float, k: int) -> str:
     u, v = image_position(scene, obj, aspect)
-    return rng.choice(("In the {r} of the image", "Towards the {r} of the picture", "At the {r} of the frame")).format(
+    return _pick(("In the {r} of the image", "Towards the {r} of the picture", "At the {r} of the frame"), k).format(
         r=region_name(u, v))
 
 
-def _unchanged(obj: ObjectSpec | None, scene: SceneSpec, rng: random.Random, aspect: float, exclude: set[int]) -> str:
+def _unchanged(obj: ObjectSpec | None, scene: SceneSpec, rng: random.Random, aspect: float, exclude: set[int], k: int) -> str:
     anchor = obj if obj is not None else scene.objects[0]
     near = neighbours(anchor, scene, 2, exclude | ({anchor.uid} if obj is not None else set()))
     if not near:
@@ -165,15 +169,15 @@ def _unchanged(obj: ObjectSpec | None, scene: SceneSpec, rng: random.Random, asp
                   and (obj is None or o.uid != obj.uid)])
     rest = (f"the other {NUMBER_WORDS[others] if others < len(NUMBER_WORDS) else others} objects on the table"
             if others > 1 else "everything else on the table")
-    template = rng.choice((
+    template = _pick((
         "{L} nearby stay exactly as they were, and {rest} did not change either.",
-        "Nearby, {l} are unchanged, and so are {rest}.",
+        "Nothing happened to {l}, which are close by, nor to {rest}.",
         "The rest of the scene, including {l} close by and {rest}, is the same in both images.",
-    ))
+    ), k)
     return template.format(l=listed, L=listed[0].upper() + listed[1:], rest=rest)
 
 
-def _obj_sentence(diff: dict[str, Any], before: SceneSpec, after: SceneSpec, rng: random.Random, aspect: float) -> str:
+def _obj_sentence(diff: dict[str, Any], before: SceneSpec, after: SceneSpec, rng: random.Random, aspect: float, k: int) -> str:
     key = diff["type"]
     ob, oa = _obj(diff["object_before"]), _obj(diff["object_after"])
     obj = ob or oa
@@ -181,131 +185,152 @@ def _obj_sentence(diff: dict[str, Any], before: SceneSpec, after: SceneSpec, rng
     ref = refer(obj, scene, rng, False, aspect)
     lm = nearest_landmark(obj, scene)
     near = f", {relation(scene, obj, lm)} the {phrase(lm, unique_attributes(lm, scene, ('color',)) or ('color', 'shape'), rng, False)}," if lm else ""
-    where = _where(obj, scene, aspect, rng)
+    where = _where(obj, scene, aspect, k)
+    low = where[0].lower() + where[1:]
+    region = region_name(*image_position(scene, obj, aspect))
     full_b = phrase(ob, ("size", "color", "material"), rng, False) if ob else ""
     full_a = phrase(oa, ("size", "color", "material"), rng, False) if oa else ""
+    cref = ref[0].upper() + ref[1:]
     if key == "color":
-        return rng.choice((
-            f"{where}, {ref}{near} changed colour from {diff['before']} to {diff['after']}. It keeps its {ob.size} size, its {ob.material} surface and its place; only the paint is different, now {diff['after']} instead of {diff['before']}.",
-            f"{where}, {ref}{near} was repainted: it was {diff['before']} before and is {diff['after']} now. Its shape, {ob.material} material and {ob.size} size did not change.",
-        ))
+        return _pick((
+            f"{where}, {ref}{near} changed colour from {diff['before']} to {diff['after']}. It keeps its {ob.size} size, its {ob.material} surface and its place; only the paint is different.",
+            f"{cref} was repainted: it was {diff['before']} in the first image and is {diff['after']} in the second. Its shape, {ob.material} material and {ob.size} size did not change.",
+            f"Comparing both pictures, the {diff['before']} {noun_of(ob, rng, False)} {low} has turned {diff['after']}, while staying on the same spot of the table.",
+        ), k)
     if key == "material":
-        return rng.choice((
-            f"{where}, {ref}{near} changed material from {diff['before']} to {diff['after']}: it was {_adjective('material', diff['before'], rng, False)} and now looks {_adjective('material', diff['after'], rng, False)}. Its {ob.color} colour, {ob.size} size and position are the same.",
-            f"{where}, the surface of {ref}{near} is different: the {diff['before']} finish became {diff['after']}, while the object kept its {ob.color} colour, shape and place.",
-        ))
+        return _pick((
+            f"{where}, {ref}{near} changed material from {diff['before']} to {diff['after']}: it was {_adjective('material', diff['before'], rng, False)} and now looks {_adjective('material', diff['after'], rng, False)}. Its {ob.color} colour and position are the same.",
+            f"The surface of {ref} is different now: its {diff['before']} finish became {diff['after']}, although the object kept its {ob.color} colour, shape and place.",
+            f"What changed is the material of the {ob.color} {noun_of(ob, rng, False)} {low}: formerly {_adjective('material', diff['before'], rng, False)}, it is {_adjective('material', diff['after'], rng, False)} in the second picture.",
+        ), k)
     if key == "size":
         grew = diff["after"] == "large"
-        return rng.choice((
-            f"{where}, {ref}{near} {'grew' if grew else 'shrank'} from {diff['before']} to {diff['after']}. It stays on the same spot and keeps its {ob.color} colour and {ob.material} material; only its size is different.",
-            f"{where}, {ref}{near} is now {'much bigger' if grew else 'much smaller'} than before, {diff['after']} instead of {diff['before']}, in the same place and with the same {ob.color} {ob.material} look.",
-        ))
+        return _pick((
+            f"{where}, {ref}{near} {'grew' if grew else 'shrank'} from {diff['before']} to {diff['after']}. It stays on the same spot and keeps its {ob.color} colour and {ob.material} material.",
+            f"{cref} is now {'much bigger' if grew else 'much smaller'} than before, {diff['after']} instead of {diff['before']}, in the same place and with the same {ob.color} {ob.material} look.",
+            f"Only the size of one object differs: the {ob.color} {noun_of(ob, rng, False)} {low} has become {'larger' if grew else 'smaller'}.",
+        ), k)
     if key == "orientation":
         side = "clockwise" if diff.get("turn", 0) < 0 else "counter-clockwise"
-        return rng.choice((
-            f"{where}, {ref}{near} was rotated {side} by about {abs(round(diff.get('turn', 0) / 5) * 5)} degrees. It did not move away from its spot, and its colour, size and material are unchanged.",
-            f"{where}, {ref}{near} turned in place ({side}, roughly {abs(round(diff.get('turn', 0) / 5) * 5)} degrees), so its edges now point in another direction; it is otherwise the same {full_b}.",
-        ))
+        deg = abs(round(diff.get("turn", 0) / 5) * 5)
+        return _pick((
+            f"{where}, {ref}{near} was rotated {side} by about {deg} degrees. It did not move away from its spot, and its colour, size and material are unchanged.",
+            f"{cref} turned in place ({side}, roughly {deg} degrees), so its edges now point in another direction; it is otherwise the same {full_b}.",
+            f"Someone twisted the {full_b} {low} by around {deg} degrees {side}, leaving it where it stood.",
+        ), k)
     if key == "text":
-        return rng.choice((
+        return _pick((
             f"{where}, the word printed on {ref}{near} changed from \"{diff['before']}\" to \"{diff['after']}\". The card itself stands in the same place and faces the camera as before.",
-            f"{where}, {ref}{near} now reads \"{diff['after']}\" instead of \"{diff['before']}\"; only the printed text differs, the card is unchanged.",
-        ))
+            f"{cref} now reads \"{diff['after']}\" instead of \"{diff['before']}\"; only the printed text differs, the card is unchanged.",
+            f"The sign {low} used to say \"{diff['before']}\", and in the second image its text is \"{diff['after']}\".",
+        ), k)
     if key == "addition":
-        return rng.choice((
+        return _pick((
             f"{where}, a {full_a} has been added{near.rstrip(',')}. There was nothing at this spot in the first image.",
-            f"A new {full_a} appeared {where[0].lower() + where[1:]}{near.rstrip(',')}, on a spot of the table that was empty before.",
-        ))
+            f"A new {full_a} appeared {low}{near.rstrip(',')}, on a spot of the table that was empty before.",
+            f"Someone put one more object on the table: the second picture shows a {full_a} {low}.",
+        ), k)
     if key == "disappearance":
-        return rng.choice((
+        return _pick((
             f"{where}, {ref}{near} is gone. The spot where this {full_b} stood on the table is empty in the second image.",
-            f"{ref[0].upper() + ref[1:]}{near} disappeared from the {region_name(*image_position(scene, obj, aspect))} of the picture; the {full_b} is no longer there.",
-        ))
+            f"{cref}{near} disappeared from the {region} of the picture; the {full_b} is no longer there.",
+            f"In the second image the table has lost its {full_b}, which used to stand {low}.",
+        ), k)
     if key == "removal":
-        holder = _obj(diff["holder"])
+        holder = _obj(diff["holder"]["object"])
         hname = phrase(holder, ("color",), rng, False)
-        return rng.choice((
+        return _pick((
             f"{where}, {ref} was taken off the {hname}. The {full_b} sat on the {hname} before; now the {hname} is empty.",
-            f"{where}, the {hname} no longer holds {ref}: the {full_b} that rested on it was removed, and the tray is left empty.",
-        ))
+            f"The {hname} no longer holds {ref}: the {full_b} that rested on it was removed, and the tray is left empty.",
+            f"Someone lifted the {full_b} from the {hname} {low}, so only the empty {hname} remains there.",
+        ), k)
     if key == "substitution":
-        return rng.choice((
+        return _pick((
             f"{where}, {ref}{near} was replaced by a {full_a}. The new {diff['after']} stands in exactly the same place as the old {diff['before']} and keeps its colour and material.",
-            f"{where}, the {full_b} was swapped for a {full_a} at the same spot{near.rstrip(',')}.",
-        ))
+            f"The {full_b} was swapped for a {full_a} at the same spot{near.rstrip(',')}.",
+            f"A {full_a} now occupies the place {low} where a {full_b} used to be; only the shape changed.",
+        ), k)
     if key == "movement":
         frm = region_name(*image_position(before, ob, aspect))
         to = region_name(*image_position(after, oa, aspect))
-        return rng.choice((
-            f"{ref[0].upper() + ref[1:]} moved from the {frm} of the image to the {to}. It is the same {full_b}, only its position on the table changed.",
+        return _pick((
+            f"{cref} moved from the {frm} of the image to the {to}. It is the same {full_b}, only its position on the table changed.",
             f"The {full_b} was moved: it stood in the {frm} before and now stands in the {to} of the picture.",
-        ))
+            f"Someone pushed the {full_b} across the table, from the {frm} of the frame over to the {to}.",
+        ), k)
     if key == "counting":
-        group = [o for o in scene.objects if o.group == obj.group]
         noun = noun_of(obj, rng, False)
         plural = noun + ("es" if noun.endswith(("sh", "ch", "x", "s")) else "s")
         b, a = NUMBER_WORDS[diff["before"]], NUMBER_WORDS[diff["after"]]
         more = diff["after"] > diff["before"]
         if diff["after"] == 1:
-            return (f"Only one {obj.color} {noun} is left instead of {b}: the one {where[0].lower() + where[1:]} "
-                    f"was taken away, while the remaining {noun} stays where it was.")
-        return rng.choice((
-            f"The number of {obj.size} {obj.color} {plural} changed from {b} to {a}: {'one more was added ' + where[0].lower() + where[1:] if more else 'one of them, ' + where[0].lower() + where[1:] + ', is gone'}. The other {plural} stay where they were.",
-            f"There are now {a} {obj.color} {plural} instead of {b}; {'a new one appeared ' + where[0].lower() + where[1:] if more else 'the one ' + where[0].lower() + where[1:] + ' was taken away'}.",
-        ))
+            return _pick((
+                f"Only one {obj.color} {noun} is left instead of {b}: the one {low} was taken away, while the remaining {noun} stays where it was.",
+                f"One of the two {obj.color} {plural} is gone; the missing one stood {low}.",
+                f"The pair of {obj.color} {plural} became a single {noun}, since the one {low} was removed.",
+            ), k)
+        return _pick((
+            f"The number of {obj.size} {obj.color} {plural} changed from {b} to {a}: {'one more was added ' + low if more else 'one of them, ' + low + ', is gone'}. The other {plural} stay where they were.",
+            f"There are now {a} {obj.color} {plural} instead of {b}; {'a new one appeared ' + low if more else 'the one ' + low + ' was taken away'}.",
+            f"Counting the identical {obj.color} {plural} gives {a} in the second image and {b} in the first, because one was {'added' if more else 'removed'} {low}.",
+        ), k)
     raise KeyError(key)
 
 
-def _scene_sentence(diff: dict[str, Any], before: SceneSpec, rng: random.Random, aspect: float) -> str:
+def _scene_sentence(diff: dict[str, Any], before: SceneSpec, rng: random.Random, aspect: float, k: int) -> str:
     key = diff["type"]
     n = len(before.objects)
     if key == "viewpoint":
         b, a = diff["before"], diff["after"]
         higher = "higher" if a["elevation"] > b["elevation"] else "lower"
         turn = abs(round(a["azimuth"] - b["azimuth"]))
-        return rng.choice((
+        return _pick((
             f"The camera moved: it circled about {turn} degrees to the {diff['direction']} around the table and looks from slightly {higher}, so every object is seen from a new angle. All {n} objects stay where they were and none of them was added, removed or altered.",
             f"Only the viewpoint is different. The camera swung roughly {turn} degrees to the {diff['direction']} and sits a little {higher}, which shifts the whole table in the frame, but the {n} objects on it are exactly the same.",
-        ))
+            f"Both images show the same {n} objects, photographed from two positions: between them the camera went {turn} degrees to the {diff['direction']}.",
+        ), k)
     if key == "illumination":
         words = vocabulary()["light_moods"][diff["after"]]["words"]
-        return rng.choice((
-            f"The lighting changed: the whole scene looks {words[0]} than before, which alters the shading and highlights on every surface. No object was moved, added, removed or recoloured; the {n} objects on the table are the same.",
-            f"The scene became {words[1]}, so the table and all {n} objects appear {words[0]} in the second image. Apart from the illumination nothing changed: every object keeps its place, colour and size.",
-        ))
+        return _pick((
+            f"The lighting changed: the whole scene looks {words[0]} than before, which alters the shading and highlights on every surface. No object was moved, added, removed or recoloured.",
+            f"The scene became {words[1]}, so the table and all {n} objects appear {words[0]} in the second image. Apart from the illumination nothing changed.",
+            f"Compared with the first picture, the light on the table is {words[0]}; the {n} objects themselves are untouched.",
+        ), k)
     raise KeyError(key)
 
 
-def _still_there(before: SceneSpec, rng: random.Random, aspect: float) -> str:
+def _still_there(before: SceneSpec, rng: random.Random, aspect: float, k: int) -> str:
     """A sentence naming a few objects that kept their place (scene-wide changes)."""
     picks = sorted(before.objects, key=lambda o: (o.support is not None, o.group is not None, o.uid))[:3]
     names = [refer(o, before, rng, False, aspect) for o in picks]
     listed = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
-    return rng.choice((
+    return _pick((
         f"For example, {listed} are still in the same places.",
         f"In particular, {listed} have not moved.",
-    ))
+        f"Every object keeps its place, among them {listed}.",
+    ), k)
 
 
 def omnidiff_captions(diffs: list[dict[str, Any]], before: SceneSpec, after: SceneSpec, rng: random.Random,
                       aspect: float) -> list[str]:
-    """At least three multi-sentence references; each one covers every change of the pair."""
+    """At least three multi-sentence references; each covers every change of the pair, each in its own frame."""
     changed = {u for d in diffs for u in d["mask_before"] + d["mask_after"]}
+    frames = rng.sample(range(3), N_REFERENCES)
     out = []
-    for _ in range(N_REFERENCES):
+    for k in frames:
         parts = []
         for diff in diffs:
             if diff["type"] in ("viewpoint", "illumination"):
-                parts.append(_scene_sentence(diff, before, rng, aspect))
+                parts.append(_scene_sentence(diff, before, rng, aspect, k))
                 if len(diffs) == 1:
-                    parts.append(_still_there(before, rng, aspect))
+                    parts.append(_still_there(before, rng, aspect, k))
             else:
-                parts.append(_obj_sentence(diff, before, after, rng, aspect))
+                parts.append(_obj_sentence(diff, before, after, rng, aspect, k))
         object_diffs = [d for d in diffs if d["type"] not in ("viewpoint", "illumination")]
         if object_diffs:
             anchor = _obj(object_diffs[0]["object_before"]) or _obj(object_diffs[0]["object_after"])
             scene = after if object_diffs[0]["object_after"] is not None else before
-            parts.append(_unchanged(anchor, scene, rng, aspect, changed))
+            parts.append(_unchanged(anchor, scene, rng, aspect, changed, k + 1))
         out.append(" ".join(parts))
     seen: list[str] = []
     for caption in out:  # wordings are drawn at random; force distinct references

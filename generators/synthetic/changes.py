@@ -1,9 +1,12 @@
-"""The change registry: one small function per change type, pure Python.
+"""The change registry: one small function per change type, pure Python, the same for every kit.
 
 ``apply(key, scene, rng, ctx)`` returns a ``Change`` (the changed scene copy and its structured
-diff) or a ``Rejection`` with its reason. The diff says which object uids must show in the
-before and the after masks; the renderer checks their visibility and the planner retries.
-Pose needs an articulated figure and belongs to the scene kits, not to tabletop scenes.
+diff) or a ``Rejection`` with its reason. Each function picks a candidate the kit allows (visible in
+the before image when the context carries the id pass's pixel counts), edits the spec through the
+kit's steps (``kits/base.py``: where things may go, whether they fit, how the camera and the light
+may change) and records what changed. The diff says which ids must show in the before and the after
+masks; the renderer checks their visibility and the planner retries. Pose needs an articulated figure:
+no kit offers it yet, so it is rejected with that reason.
 """
 
 from __future__ import annotations
@@ -12,29 +15,34 @@ import random
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
-from generators.synthetic.geometry import in_frame
-from generators.synthetic.sampling import make_shape, place, recipe_for, shape_extents, fits
-from generators.synthetic.spec import ObjectSpec, SceneSpec
-from generators.synthetic.vocabulary import vocabulary
+from generators.synthetic.kits.base import Kit
+from generators.synthetic.kits.tabletop import TABLETOP_CHANGE_TYPES  # noqa: F401 - the tabletop's list, as before
+from generators.synthetic.masks import text_id
+from generators.synthetic.spec import ObjectSpec, SceneSpec, object_from_dict
 
-TABLETOP_CHANGE_TYPES = (
-    "viewpoint", "illumination", "addition", "disappearance", "removal", "substitution",
-    "size", "color", "orientation", "counting", "text", "movement", "material",
-)
-NOT_TABLETOP = {"pose": "needs an articulated figure: comes with the indoor/outdoor scene kits"}
+NEEDS_A_FIGURE = {"pose": "needs an articulated figure: comes with the people of the scene kits"}
 
 
 @dataclass
 class ChangeContext:
     preset: str
     aspect: float
+    kit: Kit | None = None
     locked: set[int] = field(default_factory=set)  # uids an earlier change of the same pair touched
+    counts: dict[int, int] | None = None  # id -> pixels in the before image (None: no visibility filter)
+    min_pixels: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kit is None:
+            from generators.synthetic.kits import get_kit
+
+            self.kit = get_kit("tabletop", self.preset)
 
 
 @dataclass
 class Change:
     scene: SceneSpec
-    diff: dict[str, Any]  # type, uid, attribute, before, after, object_before/after, mask uids
+    diff: dict[str, Any]  # type, uid, attribute, before, after, object_before/after, mask ids
 
     @property
     def mask_before(self) -> list[int]:
@@ -64,25 +72,23 @@ def register(key: str) -> Callable[[ChangeFn], ChangeFn]:
 
 
 def apply(key: str, scene: SceneSpec, rng: random.Random, ctx: ChangeContext) -> Change | Rejection:
-    if key in NOT_TABLETOP:
-        return Rejection(key, NOT_TABLETOP[key])
+    if key in NEEDS_A_FIGURE and key not in REGISTRY:
+        return Rejection(key, NEEDS_A_FIGURE[key])
     if key not in REGISTRY:
         return Rejection(key, f"no change function for {key!r}")
     return REGISTRY[key](scene.copy(), rng, ctx)
 
 
-def _free_shapes(scene: SceneSpec, ctx: ChangeContext, group_ok: bool = False) -> list[ObjectSpec]:
-    """Free-standing shapes (not props, nothing on top) that no earlier change touched."""
-    held = {o.support for o in scene.objects if o.support is not None}
-    return [
-        o for o in scene.objects
-        if o.size != "prop" and o.support is None and o.uid not in held and o.uid not in ctx.locked
-        and (group_ok or o.group is None)
-    ]
-
-
 def _snapshot(obj: ObjectSpec | None) -> dict[str, Any] | None:
     return None if obj is None else asdict(obj)
+
+
+def _holder(scene: SceneSpec, obj: ObjectSpec) -> dict[str, Any]:
+    """What held a removed object: its holder object, a window sill or a wall of the shell."""
+    holder = scene.get(obj.support)
+    if holder is not None:
+        return {"kind": "object", "object": _snapshot(holder), "surface": obj.surface}
+    return {"kind": "wall" if obj.placement == "wall" else "sill", "name": obj.surface}
 
 
 def _diff(key: str, obj: ObjectSpec | None, after: ObjectSpec | None, attribute: str | None,
@@ -95,20 +101,20 @@ def _diff(key: str, obj: ObjectSpec | None, after: ObjectSpec | None, attribute:
     }
 
 
+def _pick(scene: SceneSpec, key: str, rng: random.Random, ctx: ChangeContext) -> ObjectSpec | Rejection:
+    candidates = ctx.kit.candidates(scene, key, ctx)
+    if not candidates:
+        return Rejection(key, f"no object in view that a {key} change may touch")
+    return rng.choice(candidates)
+
+
 @register("viewpoint")
 def viewpoint(scene: SceneSpec, rng: random.Random, ctx: ChangeContext, small: bool = False) -> Change | Rejection:
     cam = scene.camera
     before = {"azimuth": cam.azimuth, "elevation": cam.elevation, "distance": cam.distance}
-    if small:  # a CLEVR-style distractor: a jitter, not a described move
-        cam.azimuth = round(cam.azimuth + rng.choice((-1, 1)) * rng.uniform(1.5, 3.5), 4)
-        cam.elevation = round(cam.elevation + rng.uniform(-1.0, 1.0), 4)
-    else:
-        cam.azimuth = round(cam.azimuth + rng.choice((-1, 1)) * rng.uniform(12.0, 22.0), 4)
-        cam.elevation = round(cam.elevation + rng.uniform(-4.0, 4.0), 4)
-        cam.distance = round(cam.distance * rng.uniform(0.95, 1.04), 4)
-    for obj in scene.objects:
-        if not in_frame(scene, obj, ctx.aspect, margin=0.0):
-            return Rejection("viewpoint", f"object {obj.uid} leaves the frame")
+    why = ctx.kit.move_camera(scene, rng, small, ctx.aspect)
+    if why:
+        return Rejection("viewpoint", why)
     after = {"azimuth": cam.azimuth, "elevation": cam.elevation, "distance": cam.distance}
     direction = "left" if after["azimuth"] < before["azimuth"] else "right"
     return Change(scene, _diff("viewpoint", None, None, "camera", before, after, [], [], direction=direction,
@@ -119,11 +125,9 @@ def ring_viewpoint(scene: SceneSpec, rng: random.Random, ctx: ChangeContext) -> 
     """CLEVR-DC: the after camera stands at a random place on a ring around the scene."""
     cam = scene.camera
     before = {"azimuth": cam.azimuth, "elevation": cam.elevation, "distance": cam.distance}
-    cam.azimuth = round(cam.azimuth + rng.choice((-1, 1)) * rng.uniform(45.0, 160.0), 4)
-    cam.elevation = round(rng.uniform(28.0, 40.0), 4)
-    for obj in scene.objects:
-        if not in_frame(scene, obj, ctx.aspect, margin=0.0):
-            return Rejection("viewpoint", f"object {obj.uid} leaves the frame on the ring")
+    why = ctx.kit.ring_camera(scene, rng, ctx.aspect)
+    if why:
+        return Rejection("viewpoint", f"{why} on the ring")
     after = {"azimuth": cam.azimuth, "elevation": cam.elevation, "distance": cam.distance}
     return Change(scene, _diff("viewpoint", None, None, "camera", before, after, [], [], ring=True,
                                direction="left" if after["azimuth"] < before["azimuth"] else "right"))
@@ -131,171 +135,149 @@ def ring_viewpoint(scene: SceneSpec, rng: random.Random, ctx: ChangeContext) -> 
 
 @register("illumination")
 def illumination(scene: SceneSpec, rng: random.Random, ctx: ChangeContext) -> Change | Rejection:
-    moods = vocabulary()["light_moods"]
-    mood = rng.choice(sorted(moods))
-    before = [asdict(li) for li in scene.lights]
-    spec = moods[mood]
-    for li in scene.lights:
-        if "color" in spec and li.name in ("key", "fill"):
-            li.rgb = tuple(spec["color"])
-        if "factor" in spec:
-            li.energy = round(li.energy * spec["factor"], 2)
-    return Change(scene, _diff("illumination", None, None, "lighting", "neutral", mood, [], [],
-                               lights_before=before, lights_after=[asdict(li) for li in scene.lights]))
+    lights_before, world_before = [asdict(li) for li in scene.lights], asdict(scene.world)
+    info = ctx.kit.relight(scene, rng, ctx)
+    if info is None:
+        return Rejection("illumination", "no light in this scene can change")
+    return Change(scene, _diff("illumination", None, None, "lighting", info.get("before"), info.get("after"), [], [],
+                               variant=info["variant"], light=info, lights_before=lights_before,
+                               lights_after=[asdict(li) for li in scene.lights], world_before=world_before,
+                               world_after=asdict(scene.world)))
 
 
 @register("addition")
 def addition(scene: SceneSpec, rng: random.Random, ctx: ChangeContext) -> Change | Rejection:
-    obj = make_shape(scene.next_uid(), rng, recipe_for(ctx.preset).shapes)
-    scene.objects.append(obj)
-    if not place(scene, obj, rng, ctx.aspect):
+    obj = ctx.kit.new_object(scene, rng, ctx)
+    if obj is None:
         return Rejection("addition", "no free spot for a new object")
     return Change(scene, _diff("addition", None, obj, None, None, obj.noun, [], [obj.uid]))
 
 
 @register("disappearance")
 def disappearance(scene: SceneSpec, rng: random.Random, ctx: ChangeContext) -> Change | Rejection:
-    candidates = _free_shapes(scene, ctx)
-    if not candidates:
-        return Rejection("disappearance", "no free-standing object to take away")
-    obj = rng.choice(candidates)
+    obj = _pick(scene, "disappearance", rng, ctx)
+    if isinstance(obj, Rejection):
+        return obj
     scene.objects.remove(obj)
     return Change(scene, _diff("disappearance", obj, None, None, obj.noun, None, [obj.uid], []))
 
 
 @register("removal")
 def removal(scene: SceneSpec, rng: random.Random, ctx: ChangeContext) -> Change | Rejection:
-    candidates = [o for o in scene.objects if o.support is not None and o.uid not in ctx.locked]
-    if not candidates:
-        return Rejection("removal", "no object rests on a holder")
-    obj = rng.choice(candidates)
-    holder = scene.by_uid(obj.support)  # type: ignore[arg-type]
+    obj = _pick(scene, "removal", rng, ctx)
+    if isinstance(obj, Rejection):
+        return obj
+    holder = _holder(scene, obj)
     scene.objects.remove(obj)
-    return Change(scene, _diff("removal", obj, None, None, obj.noun, None, [obj.uid], [], holder=_snapshot(holder)))
+    return Change(scene, _diff("removal", obj, None, None, obj.noun, None, [obj.uid], [], holder=holder))
 
 
 @register("substitution")
 def substitution(scene: SceneSpec, rng: random.Random, ctx: ChangeContext) -> Change | Rejection:
-    candidates = _free_shapes(scene, ctx)
-    if not candidates:
-        return Rejection("substitution", "no object to replace")
-    old = rng.choice(candidates)
-    shapes = [s for s in recipe_for(ctx.preset).shapes if s != old.shape]
-    new = make_shape(scene.next_uid(), rng, tuple(shapes), old.x, old.y, size=old.size)
-    new.color, new.rgb, new.material = old.color, old.rgb, old.material
-    scene.objects[scene.objects.index(old)] = new
-    why = fits(scene, new, ctx.aspect)
-    if why:
-        return Rejection("substitution", f"the new {new.shape} {why}")
-    return Change(scene, _diff("substitution", old, new, "shape", old.shape, new.shape, [old.uid], [new.uid]))
+    old = _pick(scene, "substitution", rng, ctx)
+    if isinstance(old, Rejection):
+        return old
+    new = ctx.kit.substitute(scene, old, rng, ctx)
+    if new is None:
+        return Rejection("substitution", f"no other kind of object fits where the {old.noun} stands")
+    return Change(scene, _diff("substitution", old, new, "family", old.family, new.family, [old.uid], [new.uid]))
 
 
 @register("size")
 def size(scene: SceneSpec, rng: random.Random, ctx: ChangeContext) -> Change | Rejection:
-    candidates = _free_shapes(scene, ctx)
-    if not candidates:
-        return Rejection("size", "no object to resize")
-    obj = rng.choice(candidates)
-    before = asdict(obj)
-    old_size = obj.size
-    obj.size = "small" if old_size == "large" else "large"
-    obj.half_extents = shape_extents(obj.shape, obj.size)
-    why = fits(scene, obj, ctx.aspect)
-    if why:
-        return Rejection("size", f"the resized object {why}")
-    return Change(scene, {**_diff("size", obj, obj, "size", old_size, obj.size, [obj.uid], [obj.uid]),
-                          "object_before": before})
-
-
-def _recolour(key: str, attribute: str, values: list[str]):
-    def fn(scene: SceneSpec, rng: random.Random, ctx: ChangeContext) -> Change | Rejection:
-        candidates = _free_shapes(scene, ctx)
-        if not candidates:
-            return Rejection(key, f"no object to change the {attribute} of")
-        obj = rng.choice(candidates)
+    candidates = ctx.kit.candidates(scene, "size", ctx)
+    rng.shuffle(candidates)
+    why = "no object in view that a size change may touch"
+    for obj in candidates[:6]:  # the first one that has room to grow or shrink
         before = asdict(obj)
-        old = getattr(obj, attribute)
-        new = rng.choice([v for v in values if v != old])
-        setattr(obj, attribute, new)
-        if attribute == "color":
-            obj.rgb = tuple(vocabulary()["colors"][new])
-        return Change(scene, {**_diff(key, obj, obj, attribute, old, new, [obj.uid], [obj.uid]), "object_before": before})
+        index = scene.objects.index(obj)
+        old, new = ctx.kit.resize(scene, obj, rng)
+        why = ctx.kit.fits(scene, obj, ctx)
+        if not why:
+            return Change(scene, {**_diff("size", obj, obj, "size", old, new, [obj.uid], [obj.uid]), "object_before": before})
+        scene.objects[index] = object_from_dict(before)
+        why = f"the resized object {why}"
+    return Rejection("size", why)
+
+
+def _restyle(key: str) -> ChangeFn:
+    """Colour or material of one part (the whole object for one-part things)."""
+
+    def fn(scene: SceneSpec, rng: random.Random, ctx: ChangeContext) -> Change | Rejection:
+        obj = _pick(scene, key, rng, ctx)
+        if isinstance(obj, Rejection):
+            return obj
+        before = asdict(obj)
+        step = ctx.kit.recolour if key == "color" else ctx.kit.rematerial
+        result = step(obj, rng)
+        if result is None:
+            return Rejection(key, f"the {obj.noun} has no other {key} to take")
+        part, old, new = result
+        diff = _diff(key, obj, obj, key, old, new, [obj.uid], [obj.uid], part=part, main=part == obj.main)
+        return Change(scene, {**diff, "object_before": before})
 
     return fn
 
 
-register("color")(_recolour("color", "color", sorted(vocabulary()["colors"])))
-register("material")(_recolour("material", "material", sorted(vocabulary()["materials"])))
+register("color")(_restyle("color"))
+register("material")(_restyle("material"))
 
 
 @register("orientation")
 def orientation(scene: SceneSpec, rng: random.Random, ctx: ChangeContext) -> Change | Rejection:
-    shapes = vocabulary()["shapes"]
-    candidates = [o for o in _free_shapes(scene, ctx) if shapes[o.shape]["symmetry_deg"]]
-    if not candidates:
-        return Rejection("orientation", "no object whose turn would show (cube or brick)")
-    obj = rng.choice(candidates)
-    before = asdict(obj)
-    sym = shapes[obj.shape]["symmetry_deg"]
-    turn = rng.choice((-1, 1)) * rng.uniform(0.3 * sym, 0.5 * sym if sym <= 90 else 0.4 * sym)
-    old = obj.rotation
-    obj.rotation = round((old + turn) % 360.0, 4)
-    why = fits(scene, obj, ctx.aspect)
-    if why:
-        return Rejection("orientation", f"the turned object {why}")
-    return Change(scene, {**_diff("orientation", obj, obj, "rotation", old, obj.rotation, [obj.uid], [obj.uid],
-                                  turn=round(turn, 3)), "object_before": before})
+    candidates = ctx.kit.candidates(scene, "orientation", ctx)
+    rng.shuffle(candidates)
+    why = "no object in view that an orientation change may touch"
+    for obj in candidates[:6]:  # the first one that has room to turn
+        before = asdict(obj)
+        old = obj.rotation
+        turn = ctx.kit.turn(scene, obj, rng)
+        why = ctx.kit.fits(scene, obj, ctx)
+        if not why:
+            return Change(scene, {**_diff("orientation", obj, obj, "rotation", old, obj.rotation, [obj.uid], [obj.uid],
+                                          turn=turn), "object_before": before})
+        obj.rotation = old
+        why = f"the turned object {why}"
+    return Rejection("orientation", why)
 
 
 @register("counting")
 def counting(scene: SceneSpec, rng: random.Random, ctx: ChangeContext) -> Change | Rejection:
-    groups: dict[str, list[ObjectSpec]] = {}
-    for o in scene.objects:
-        if o.group:
-            groups.setdefault(o.group, []).append(o)
-    if not groups:
-        return Rejection("counting", "no group of identical objects")
-    group = sorted(groups)[0]
-    members = groups[group]
-    if any(m.uid in ctx.locked for m in members):
-        return Rejection("counting", "the group was already changed")
-    n = len(members)
-    if n >= 2 and rng.random() < 0.5:
-        gone = rng.choice(members)
-        scene.objects.remove(gone)
-        return Change(scene, _diff("counting", gone, None, "count", n, n - 1, [gone.uid], [], group=group))
-    proto = members[0]
-    new = ObjectSpec(**{**proto.__dict__, "uid": scene.next_uid()})
-    scene.objects.append(new)
-    if not place(scene, new, rng, ctx.aspect):
-        return Rejection("counting", "no free spot for one more instance")
-    return Change(scene, _diff("counting", None, new, "count", n, n + 1, [], [new.uid], group=group))
+    result = ctx.kit.counting(scene, rng, ctx)
+    if isinstance(result, str):
+        return Rejection("counting", result)
+    gone, new, group, n_before, n_after = result
+    mask_before, mask_after = ([gone.uid], []) if gone is not None else ([], [new.uid])
+    return Change(scene, _diff("counting", gone, new, "count", n_before, n_after, mask_before, mask_after, group=group))
 
 
 @register("text")
 def text(scene: SceneSpec, rng: random.Random, ctx: ChangeContext) -> Change | Rejection:
-    cards = [o for o in scene.objects if o.text is not None and o.uid not in ctx.locked]
+    cards = [o for o in ctx.kit.candidates(scene, "text", ctx) if ctx.kit.text_visible(o, ctx)]
     if not cards:
-        return Rejection("text", "no card with text")
-    card = cards[0]
+        return Rejection("text", "no readable text in view")
+    card = cards[0] if ctx.kit.name == "tabletop" else rng.choice(cards)
     before = asdict(card)
-    old = card.text
-    card.text = rng.choice([w for w in vocabulary()["words"] if w != old])
-    return Change(scene, {**_diff("text", card, card, "text", old, card.text, [card.uid], [card.uid]),
-                          "object_before": before})
+    result = ctx.kit.retext(card, rng)
+    if result is None:
+        return Rejection("text", f"the {card.noun} has no other text")
+    old, new = result
+    tid = text_id(card.uid)
+    return Change(scene, {**_diff("text", card, card, "text", old, new, [tid], [tid]), "object_before": before})
 
 
 @register("movement")
 def movement(scene: SceneSpec, rng: random.Random, ctx: ChangeContext) -> Change | Rejection:
-    candidates = _free_shapes(scene, ctx)
-    if not candidates:
-        return Rejection("movement", "no object to move")
-    obj = rng.choice(candidates)
+    obj = _pick(scene, "movement", rng, ctx)
+    if isinstance(obj, Rejection):
+        return obj
     before = asdict(obj)
-    if not place(scene, obj, rng, ctx.aspect, avoid=(obj.x, obj.y, 1.2)):
+    reach = max(0.35, 2.2 * max(obj.half_extents[0], obj.half_extents[1]))
+    if not ctx.kit.place_like(scene, obj, rng, ctx.aspect, avoid=(obj.x, obj.y, reach)):
         return Rejection("movement", "no free spot away from the old place")
     return Change(scene, {**_diff("movement", obj, obj, "position", [before["x"], before["y"]], [obj.x, obj.y],
-                                  [obj.uid], [obj.uid]), "object_before": before})
+                                  [obj.uid], [obj.uid], holder_before=before["support"], holder_after=obj.support),
+                          "object_before": before})
 
 
 def apply_many(keys: list[str], scene: SceneSpec, rng: random.Random, ctx: ChangeContext) -> tuple[SceneSpec, list[dict[str, Any]]] | Rejection:

@@ -20,7 +20,7 @@ from annotations import SPLITS, Store
 from annotations.buffered import FLUSH_BYTES, FLUSH_SECONDS, BufferedAppender
 from annotations.errors import OmniDiffError
 from generators.synthetic import GENERATOR_VERSION
-from generators.synthetic.plan import normalise_preset
+from generators.synthetic.plan import normalise_preset, parse_settings, setting_for
 from generators.synthetic.pool import PoolEvent, RenderPool
 from generators.synthetic.profiles import get_profile
 from generators.synthetic.scene_job import SceneJob, scene_id_for
@@ -46,6 +46,8 @@ class RenderOptions:
     backend: str = "local"
     append_bytes: int = FLUSH_BYTES  # buffered scenes are appended past this many image bytes...
     append_seconds: float = FLUSH_SECONDS  # ...or this long after the first of them finished
+    setting: str | None = None  # --setting: comma-separated settings; None = the preset's default
+    settings: tuple[str, ...] = ()  # parsed by check_options
 
 
 @dataclass
@@ -77,6 +79,7 @@ def parse_shard(text: str | None) -> tuple[int, int]:
 
 def check_options(opts: RenderOptions) -> None:
     opts.preset = normalise_preset(opts.preset)
+    opts.settings = parse_settings(opts.setting, opts.preset)
     get_profile(opts.profile)
     if opts.scenes < 1:
         raise OmniDiffError("--scenes must be at least 1")
@@ -114,14 +117,18 @@ def _indices_in_shard(scenes: int, shard: tuple[int, int]) -> int:
     return max(0, (scenes - i + n - 1) // n)
 
 
+def scene_id_of(opts: RenderOptions, index: int) -> str:
+    """The id of scene ``index`` of this plan (its setting is drawn from the index, in equal shares)."""
+    return scene_id_for(opts.preset, opts.seed, index, setting_for(opts.settings, opts.seed, index))
+
+
 def _planned_index(opts: RenderOptions, scene_id: str) -> int | None:
-    """The scene index of a stored scene id when it belongs to this plan (preset, seed, shard, count)."""
-    prefix = scene_id_for(opts.preset, opts.seed, 0).rsplit("-", 1)[0] + "-"
-    digits = scene_id[len(prefix):] if scene_id.startswith(prefix) else ""
+    """The scene index of a stored scene id when it belongs to this plan (preset, settings, seed, shard, count)."""
+    digits = scene_id.rsplit("-", 1)[-1]
     if not digits.isdigit():
         return None
     index = int(digits)
-    if index >= opts.scenes or index % opts.shard[1] != opts.shard[0] or scene_id_for(opts.preset, opts.seed, index) != scene_id:
+    if index >= opts.scenes or index % opts.shard[1] != opts.shard[0] or scene_id_of(opts, index) != scene_id:
         return None
     return index
 
@@ -134,9 +141,9 @@ def plan_jobs(opts: RenderOptions, done_scene_ids: set[str], bpy_version: str = 
 
     def jobs() -> Iterator[SceneJob]:
         for index in range(shard_i, opts.scenes, shard_n):
-            if scene_id_for(opts.preset, opts.seed, index) not in done_scene_ids:
+            if scene_id_of(opts, index) not in done_scene_ids:
                 yield SceneJob(opts.preset, opts.seed, index, profile, opts.pairs_per_scene, opts.changes_per_pair,
-                               opts.split, opts.split_ratios, bpy_version)
+                               opts.split, opts.split_ratios, bpy_version, setting_for(opts.settings, opts.seed, index))
 
     return JobPlan(jobs(), _indices_in_shard(opts.scenes, opts.shard) - skipped, skipped)
 
@@ -160,7 +167,7 @@ def _render_into(store: Store, opts: RenderOptions, bpy_version: str, progress: 
     failed: dict[str, str] = dict(info.get("failed", {}))
     info.update({"generator_version": GENERATOR_VERSION, "bpy_version": bpy_version})
     runs = list(info.get("runs", []))
-    runs.append({"preset": opts.preset, "profile": opts.profile, "seed": opts.seed, "scenes": opts.scenes,
+    runs.append({"preset": opts.preset, "settings": list(opts.settings), "profile": opts.profile, "seed": opts.seed, "scenes": opts.scenes,
                  "shard": f"{opts.shard[0]}/{opts.shard[1]}", "pairs_per_scene": opts.pairs_per_scene,
                  "changes_per_pair": opts.changes_per_pair})
     info["runs"] = runs[-20:]
@@ -174,7 +181,7 @@ def _render_into(store: Store, opts: RenderOptions, bpy_version: str, progress: 
         if event.kind == "ready":
             summary.device = (event.info or {}).get("device", "")
             return
-        sid = scene_id_for(opts.preset, opts.seed, event.scene_index or 0)
+        sid = scene_id_of(opts, event.scene_index or 0)
         records = []
         if event.kind == "done" and event.outcome is not None:
             records = event.outcome.records

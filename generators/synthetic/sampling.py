@@ -10,11 +10,11 @@ fails is retried a bounded number of times; a scene that cannot be completed rai
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from annotations.errors import OmniDiffError
 from generators.synthetic.geometry import in_frame, separated
-from generators.synthetic.spec import CameraSpec, LightSpec, ObjectSpec, SceneSpec, WorldSpec
+from generators.synthetic.spec import CameraSpec, LightSpec, ObjectSpec, SceneSpec, WorldSpec, look, object_from_dict
 from generators.synthetic.vocabulary import vocabulary
 
 GROUND_HALF = 3.0
@@ -58,10 +58,15 @@ def make_shape(uid: int, rng: random.Random, shapes: tuple[str, ...], x: float =
     sym = vocab["shapes"][shape]["symmetry_deg"]
     rotation = round(rng.uniform(0, sym), 3) if sym else 0.0
     return ObjectSpec(
-        uid=uid, shape=shape, noun=vocab["shapes"][shape]["nouns"][0], color=color,
-        rgb=tuple(vocab["colors"][color]), material=material, size=size,
+        uid=uid, family=shape, noun=vocab["shapes"][shape]["nouns"][0],
+        parts={"body": look(color, vocab["colors"][color], material)}, size=size,
         half_extents=shape_extents(shape, size), x=x, y=y, rotation=rotation,
     )
+
+
+def copy_object(obj: ObjectSpec, **changes: object) -> ObjectSpec:
+    """An independent copy (parts and params are not shared) with some fields changed."""
+    return object_from_dict({**asdict(obj), **changes})
 
 
 def shape_extents(shape: str, size: str) -> tuple[float, float, float]:
@@ -140,27 +145,28 @@ def sample_scene(preset: str, rng: random.Random, aspect: float) -> SceneSpec:
 
     if recipe.card:
         card_ext = tuple(vocab["props"]["card"]["half_extents"])
-        card = ObjectSpec(scene.next_uid(), "card", vocab["props"]["card"]["nouns"][0], "white",
-                          tuple(vocab["card_color"]), "rubber", "prop", card_ext, 0.0, 0.0,
+        card = ObjectSpec(scene.next_uid(), "card", vocab["props"]["card"]["nouns"][0],
+                          {"body": look("white", vocab["card_color"], "rubber")}, "prop", card_ext, 0.0, 0.0,
                           rotation=round(camera.azimuth + 90.0, 4), text=rng.choice(vocab["words"]))
         add(card, "card")
     if recipe.tray:
         tray_color = rng.choice(vocab["tray_colors"])
-        tray = ObjectSpec(scene.next_uid(), "tray", vocab["props"]["tray"]["nouns"][0], tray_color,
-                          tuple(vocab["colors"][tray_color]), "rubber", "prop",
+        tray = ObjectSpec(scene.next_uid(), "tray", vocab["props"]["tray"]["nouns"][0],
+                          {"body": look(tray_color, vocab["colors"][tray_color], "rubber")}, "prop",
                           tuple(vocab["props"]["tray"]["half_extents"]), 0.0, 0.0)
         add(tray, "tray")
         item = make_shape(scene.next_uid(), rng, recipe.shapes, size="small")
-        item.shape = item.shape if item.shape != "brick" else "cube"
-        item.noun = vocab["shapes"][item.shape]["nouns"][0]
-        item.half_extents = shape_extents(item.shape, "small")
+        item.family = item.family if item.family != "brick" else "cube"
+        item.noun = vocab["shapes"][item.family]["nouns"][0]
+        item.half_extents = shape_extents(item.family, "small")
         item.support, item.x, item.y = tray.uid, tray.x, tray.y
+        item.z0, item.placement, item.surface = 2 * tray.half_extents[2], "surface", "top"
         scene.objects.append(item)
     if recipe.counting_group:
         n = rng.randint(*recipe.counting_group)
         proto = make_shape(0, rng, recipe.shapes, size="small")
         for i in range(n):
-            inst = ObjectSpec(**{**proto.__dict__, "uid": scene.next_uid(), "group": f"{proto.color}-{proto.shape}"})
+            inst = copy_object(proto, uid=scene.next_uid(), group=f"{proto.color}-{proto.family}")
             add(inst, f"counted {proto.shape} {i + 1}")
     for i in range(rng.randint(*recipe.free_objects)):
         # the omnidiff preset needs one object whose turn shows (orientation changes)
