@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import random
 
+# bound now: the ``shared_meteor`` fixture replaces the module's name with the borrowing factory
+from omnidiff.metrics.meteor import MeteorSession
+
 COLORS = ["red", "blue", "green", "yellow", "gray", "purple", "cyan", "brown"]
 SHAPES = ["cube", "sphere", "cylinder"]
 MATERIALS = ["rubber", "metal", "shiny", "matte"]
@@ -141,8 +144,6 @@ class WarmMeteors:
         self._stock = None
 
     def session(self):
-        from omnidiff.metrics.meteor import MeteorSession
-
         if self._session is None or self._session._proc.poll() is not None:
             self._session = MeteorSession()
         return self._session
