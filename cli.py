@@ -89,6 +89,26 @@ def compact(store: Path = typer.Argument(..., help="Store folder.")) -> None:
 
 
 @app.command()
+def merge(
+    stores: List[Path] = typer.Argument(..., help="Stores to join, e.g. the parts of `render --shard I/N` from several machines."),
+    out: Path = typer.Option(..., "--out", help="The new store (absent or an empty folder); written atomically."),
+) -> None:
+    """Join stores of one schema version (and generator version) into a new one; annotation logs come along."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from annotations.merge import merge_stores
+
+    with Progress(TextColumn("merge"), BarColumn(), MofNCompleteColumn(), TextColumn("shards"), TimeRemainingColumn(),
+                  console=err_console, transient=True) as bar:
+        task = bar.add_task("merge", total=None)
+        summary = merge_stores(stores, out, progress=lambda done, total: bar.update(task, completed=done, total=total))
+    left = f", {summary.log_left_out} left out" if summary.log_left_out else ""
+    console.print(f"merged {summary.stores} stores into {out}: {summary.pairs} pairs in {summary.shards} shards, "
+                  f"{summary.log_entries} annotation entries{left} (omnidiff compact {out} joins small shards)",
+                  highlight=False, soft_wrap=True)
+
+
+@app.command()
 def stats(
     store: Path = typer.Argument(..., help="Store folder."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
@@ -155,9 +175,10 @@ def render(
     seed: int = typer.Option(0, "--seed", help="Run seed: same seed, profile and bpy version give the same pairs and bytes."),
     split: Optional[str] = typer.Option(None, "--split", help="Force one split (train/val/test) for all scenes."),
     split_ratios: str = typer.Option("0.8,0.1,0.1", "--split-ratios", help="Train,val,test shares when --split is not given (by scene)."),
-    workers: int = typer.Option(1, "--workers", help="Blender worker processes."),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Blender worker processes (local, default 1); scenes in flight at most (ray, default: as many as the cluster's CPUs run)."),
     shard: Optional[str] = typer.Option(None, "--shard", help="I/N: render only scenes with index % N == I."),
-    backend: str = typer.Option("local", "--backend", help="local (worker processes) or ray (not installed here)."),
+    backend: str = typer.Option("local", "--backend", help="local (worker processes here) or ray (each scene a Ray task; pip install 'omnidiff[ray]')."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="With --backend ray: a running cluster (auto, HOST:PORT); default: start a local Ray."),
     scenes_per_worker: int = typer.Option(25, "--scenes-per-worker", min=1, help="Recycle a Blender process after this many scenes."),
     append_every: float = typer.Option(60.0, "--append-every", min=0.1, help="Seconds between appends of finished scenes (also every 256 MiB of images); a kill loses at most this much."),
 ) -> None:
@@ -179,7 +200,8 @@ def render(
     opts = RenderOptions(
         out=out, scenes=scenes, preset=preset, setting=setting, profile=profile, seed=seed, pairs_per_scene=pairs_per_scene,
         changes_per_pair=changes_per_pair, split=split, split_ratios=parse_split_ratios(split_ratios), workers=workers,
-        shard=parse_shard(shard), scenes_per_worker=scenes_per_worker, backend=backend, append_seconds=append_every,
+        shard=parse_shard(shard), scenes_per_worker=scenes_per_worker, backend=backend, ray_address=ray_address,
+        append_seconds=append_every,
     )
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("scenes"),
                TextColumn("{task.fields[pairs]} pairs, {task.fields[rate]} pairs/h"), TimeElapsedColumn(),
@@ -496,6 +518,8 @@ def eval_command(
     as_json: bool = typer.Option(False, "--json", help="Print the scores as JSON."),
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
     max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="Score captions cut to their first N PTB tokens (not stock; noted in scores.json and run.json)."),
+    backend: str = typer.Option("local", "--backend", help="local (the model here) or ray (--model-arg replicas=N model replicas as Ray actors)."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="With --backend ray: a running cluster (auto, HOST:PORT); default: start a local Ray."),
 ) -> None:
     """Run a model over benchmarks: cached (SQLite, resumable), scored, written to results/."""
     from omnidiff.harness.runner import EvalConfig, run_eval, score_prediction_file
@@ -508,7 +532,7 @@ def eval_command(
     config = EvalConfig(
         model=model or "predictions", data=data, model_args=parse_model_args(model_arg), benchmarks=tuple(benchmark or ()),
         split=split, limit=limit, results=results, batch_size=batch_size, spice=spice, name=name,
-        progress=not no_progress, data_root=data_root, max_tokens=max_tokens,
+        progress=not no_progress, data_root=data_root, max_tokens=max_tokens, backend=backend, ray_address=ray_address,
     )
     def report(line: str) -> None:
         err_console.print(line, highlight=False, soft_wrap=True, markup=False)

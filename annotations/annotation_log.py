@@ -98,6 +98,11 @@ def _parse_line(line: bytes) -> dict[str, Any] | None:
     return obj if isinstance(obj, dict) else None
 
 
+def entry_line(entry: dict[str, Any]) -> bytes:
+    """One entry as the log stores it: a JSON object on one line."""
+    return json.dumps(entry, ensure_ascii=False, sort_keys=True).encode("utf-8") + b"\n"
+
+
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
@@ -155,7 +160,7 @@ class AnnotationLog:
                     rec["seq"] = _last_seq(rfd) + 1
                 finally:
                     os.close(rfd)
-                line = json.dumps(rec, ensure_ascii=False, sort_keys=True).encode("utf-8") + b"\n"
+                line = entry_line(rec)
                 _write_all(fd, (b"\n" if needs_newline else b"") + line)
                 os.fsync(fd)
             finally:

@@ -84,6 +84,36 @@ class PoolEvent:
     info: dict[str, Any] | None = None
 
 
+def start_worker(ctx: Any, wid: int, profile_name: str, scenes_per_worker: int, scratch: Path,
+                 threads: int | None = None) -> _Worker:
+    """Start one Blender worker process (``worker.worker_main``) with its own task queue and result pipe."""
+    from generators.synthetic.worker import worker_main
+
+    tasks = ctx.Queue()
+    reader, writer = ctx.Pipe(duplex=False)
+    proc = ctx.Process(
+        target=worker_main, name=f"omnidiff-render-{wid}",
+        args=(wid, tasks, writer, profile_name, scenes_per_worker, os.getpid(), str(scratch), threads),
+        daemon=True,
+    )
+    proc.start()
+    writer.close()  # only the worker holds the write end: its death gives the reader end of file
+    return _Worker(wid, proc, tasks, reader)
+
+
+SCENE_MESSAGES = ("done", "error")  # what a worker sends when it finished a scene, one way or the other
+
+
+def scene_event(msg: tuple) -> PoolEvent:
+    """The event of a worker's "done" or "error" message (a scene that could not be made is failed, not retried)."""
+    if msg[0] == "done":
+        outcome: SceneOutcome = msg[3]
+        if outcome.failed:
+            return PoolEvent("failed", msg[2], outcome=outcome, reason=outcome.failed)
+        return PoolEvent("done", msg[2], outcome=outcome, timing=msg[4])
+    return PoolEvent("failed", msg[2], reason=f"worker error: {msg[3]}")
+
+
 class PendingJobs:
     """Jobs waiting for a worker, with how often each was tried: retries first, then the next ones
     drawn from a lazy plan (memory grows with the jobs in flight, not with the plan)."""
@@ -112,8 +142,9 @@ class PendingJobs:
 
 class RenderPool:
     def __init__(self, workers: int, profile_name: str, scenes_per_worker: int,
-                 scene_timeout: float = SCENE_TIMEOUT_S) -> None:
+                 scene_timeout: float = SCENE_TIMEOUT_S, threads: int | None = None) -> None:
         self.scene_timeout = scene_timeout
+        self.threads = threads  # Blender threads per worker; None: Blender's default (all cores)
         self.ctx = mp.get_context("spawn")
         self.n = workers
         self.profile_name = profile_name
@@ -126,21 +157,10 @@ class RenderPool:
         self.scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
 
     def _spawn(self) -> _Worker:
-        from generators.synthetic.worker import worker_main
-
         wid = self._next_id
         self._next_id += 1
-        tasks = self.ctx.Queue()
-        reader, writer = self.ctx.Pipe(duplex=False)
-        proc = self.ctx.Process(
-            target=worker_main, name=f"omnidiff-render-{wid}",
-            args=(wid, tasks, writer, self.profile_name, self.scenes_per_worker, os.getpid(), str(self.scratch)),
-            daemon=True,
-        )
-        proc.start()
-        writer.close()  # only the worker holds the write end: its death gives the reader end of file
+        worker = start_worker(self.ctx, wid, self.profile_name, self.scenes_per_worker, self.scratch, self.threads)
         self.started_workers += 1
-        worker = _Worker(wid, proc, tasks, reader)
         self.workers[wid] = worker
         return worker
 
@@ -206,15 +226,8 @@ class RenderPool:
             return 0
         if worker is not None:
             worker.job = None
-        if kind == "done":
-            outcome: SceneOutcome = msg[3]
-            if outcome.failed:
-                on_event(PoolEvent("failed", msg[2], outcome=outcome, reason=outcome.failed))
-            else:
-                on_event(PoolEvent("done", msg[2], outcome=outcome, timing=msg[4]))
-            return 1
-        if kind == "error":
-            on_event(PoolEvent("failed", msg[2], reason=f"worker error: {msg[3]}"))
+        if kind in SCENE_MESSAGES:
+            on_event(scene_event(msg))
             return 1
         return 0
 

@@ -6,6 +6,9 @@ shard per ~256 MiB of images or per minute, whichever comes first (``annotations
 failed scenes and their reasons committed in the same manifest write
 (``manifest["info"]["render"]["failed"]``). A kill loses at most the scenes not yet appended; a rerun
 skips scene ids that are already in the store, so it renders exactly those again.
+
+Two backends run the same plan into the same handler: ``pool.RenderPool`` (worker processes here) and
+``ray_pool.RayRenderPool`` (each scene a Ray task on a cluster; ``--backend ray``).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from generators.synthetic.pool import PoolEvent, RenderPool
 from generators.synthetic.profiles import get_profile
 from generators.synthetic.scene_job import SceneJob, scene_id_for
 
+BACKENDS = ("local", "ray")
 MAX_SCENES = 10_000_000  # a month of a fast GPU at a quarter second a scene; more is a typo
 
 
@@ -39,11 +43,13 @@ class RenderOptions:
     changes_per_pair: int = 1
     split: str | None = None
     split_ratios: tuple[float, float, float] = (0.8, 0.1, 0.1)
-    workers: int = 1
+    workers: int | None = None  # local: Blender processes (default 1); ray: scenes in flight (default: the cluster's CPUs)
     shard: tuple[int, int] = (0, 1)
     scenes_per_worker: int = 25  # recycle a Blender process after this many scenes
     scene_timeout: float = 3600.0  # seconds one scene may take before its worker is killed
     backend: str = "local"
+    ray_address: str | None = None  # --backend ray: a running cluster ("auto", HOST:PORT); None: start a local Ray
+    threads: int | None = None  # local backend: Blender threads per worker (None: all cores); Ray uses the task's CPUs
     append_bytes: int = FLUSH_BYTES  # buffered scenes are appended past this many image bytes...
     append_seconds: float = FLUSH_SECONDS  # ...or this long after the first of them finished
     setting: str | None = None  # --setting: comma-separated settings; None = the preset's default
@@ -88,7 +94,7 @@ def check_options(opts: RenderOptions) -> None:
                             "(render more as several stores, or with --shard on several machines)")
     if opts.split is not None and opts.split not in SPLITS:
         raise OmniDiffError(f"--split {opts.split!r}: choose train, val or test")
-    if opts.workers < 1:
+    if opts.workers is not None and opts.workers < 1:
         raise OmniDiffError("--workers must be at least 1")
     if opts.pairs_per_scene is not None and opts.pairs_per_scene < 1:
         raise OmniDiffError("--pairs-per-scene must be at least 1")
@@ -96,8 +102,14 @@ def check_options(opts: RenderOptions) -> None:
         raise OmniDiffError("--changes-per-pair must be at least 1")
     if opts.changes_per_pair > 1 and opts.preset != "omnidiff":
         raise OmniDiffError("--changes-per-pair above 1 is for the omnidiff preset; the CLEVR presets have one change per pair")
-    if opts.backend != "local":
-        raise OmniDiffError(f"--backend {opts.backend}: only the local backend is available in this installation (ray is not installed)")
+    if opts.backend not in BACKENDS:
+        raise OmniDiffError(f"--backend {opts.backend!r}: choose {' or '.join(BACKENDS)}")
+    if opts.ray_address is not None and opts.backend != "ray":
+        raise OmniDiffError("--ray-address is for --backend ray")
+    if opts.backend == "ray":
+        from annotations.ray_session import import_ray
+
+        import_ray()  # refused before the store is made when Ray is not installed
     if opts.out.exists() and not opts.out.is_dir():
         raise OmniDiffError(f"--out {opts.out}: exists and is not a folder")
 
@@ -146,6 +158,14 @@ def plan_jobs(opts: RenderOptions, done_scene_ids: set[str], bpy_version: str = 
                                opts.split, opts.split_ratios, bpy_version, setting_for(opts.settings, opts.seed, index))
 
     return JobPlan(jobs(), _indices_in_shard(opts.scenes, opts.shard) - skipped, skipped)
+
+
+def _pool(opts: RenderOptions) -> Any:
+    if opts.backend == "ray":
+        from generators.synthetic.ray_pool import RayRenderPool
+
+        return RayRenderPool(opts.ray_address, opts.workers, opts.profile, opts.scenes_per_worker, opts.scene_timeout)
+    return RenderPool(opts.workers or 1, opts.profile, opts.scenes_per_worker, opts.scene_timeout, opts.threads)
 
 
 def render(opts: RenderOptions, progress: Any = None) -> RenderSummary:
@@ -202,7 +222,7 @@ def _render_into(store: Store, opts: RenderOptions, bpy_version: str, progress: 
             rate = f"{summary.pairs / hours:,.0f}" if hours > 0 and summary.pairs else "-"
             progress.update(task, advance=1, pairs=summary.pairs, rate=rate)
 
-    pool = RenderPool(opts.workers, opts.profile, opts.scenes_per_worker, opts.scene_timeout)
+    pool = _pool(opts)
     with BufferedAppender(store, opts.append_bytes, opts.append_seconds) as buffer:
         pool.run(plan.jobs, plan.count, on_event)
     summary.wall_seconds = time.perf_counter() - start

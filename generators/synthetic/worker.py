@@ -20,21 +20,31 @@ FAULT_ENV = "OMNIDIFF_RENDER_FAULT"
 POLL_SECONDS = 0.5
 
 
-def _maybe_crash(scene_index: int) -> None:
-    spec = os.environ.get(FAULT_ENV)
+def fault_due(scene_index: int, env: str = FAULT_ENV) -> str | None:
+    """The test fault that ``env`` asks for on this scene: "kill" or "hang", else None (the ``once`` form
+    writes its marker file, so it is due only the first time)."""
+    spec = os.environ.get(env)
     if not spec:
-        return
+        return None
     parts = spec.split(":", 2)
     if int(parts[0]) != scene_index:
-        return
+        return None
     if len(parts) == 2 and parts[1] == "hang":
-        time.sleep(3600)
+        return "hang"
     if len(parts) == 3 and parts[1] == "once":
         marker = Path(parts[2])
         if marker.exists():
-            return
+            return None
         marker.write_text("crashed once\n")
-    os.kill(os.getpid(), signal.SIGKILL)
+    return "kill"
+
+
+def _maybe_crash(scene_index: int) -> None:
+    fault = fault_due(scene_index)
+    if fault == "hang":
+        time.sleep(3600)
+    if fault is not None:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _rss_bytes() -> int:
@@ -55,7 +65,7 @@ def _silence_native_output() -> None:
 
 
 def worker_main(worker_id: int, tasks: Any, results: Any, profile_name: str, max_scenes: int, parent_pid: int,
-                scratch: str) -> None:
+                scratch: str, threads: int | None = None) -> None:
     """Serve scene jobs until ``max_scenes`` are done, the parent sends None, or the parent is gone.
 
     ``results`` is this worker's own pipe to the parent; ``send`` is synchronous, so a message is
@@ -68,6 +78,7 @@ def worker_main(worker_id: int, tasks: Any, results: Any, profile_name: str, max
 
     workdir = Path(scratch) / f"worker-{worker_id}"
     session = BlenderSession(get_profile(profile_name), workdir)
+    session.use_threads(threads)
     results.send(("ready", worker_id, bpy_version(), session.device))
     done = 0
     while done < max_scenes:

@@ -4,7 +4,8 @@ Which benchmarks: those of one store (``--data``), or every registered benchmark
 under the data root (``omnidiff/harness/targets.py``). For each benchmark: read the pairs of the split from the store (metadata only), ask the cache for
 what is already captioned, caption the rest in batches (images decoded a batch at a time, each
 batch committed to the cache as it arrives), write ``predictions.jsonl`` in store order and score
-it with the benchmark's protocol into ``scores.json``.
+it with the benchmark's protocol into ``scores.json``. Who captions the batches is the one thing
+``--backend`` changes (``captioners.py``: the model here, or its replicas on Ray).
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from annotations.data_root import data_root
 from annotations.errors import OmniDiffError
 from omnidiff.harness.cache import PredictionCache, images_key
+from omnidiff.harness.captioners import Batch, Captioner, open_captioner
 from omnidiff.harness.prompts import prompt_for
 from annotations.durable import write_atomic
 from annotations.locks import exclusive
@@ -61,6 +63,8 @@ class EvalConfig:
     progress: bool = True
     data_root: Path | None = None  # --data-root; None: $OMNIDIFF_DATA or data/
     max_tokens: int | None = None  # opt-in caption cut for scoring (not stock pycocoevalcap)
+    backend: str = "local"  # local (the model here) or ray (replicas as Ray actors: --model-arg replicas=N)
+    ray_address: str | None = None  # --backend ray: a running cluster ("auto", HOST:PORT); None: a local Ray
 
 
 @dataclass
@@ -106,34 +110,34 @@ def _scoring_status(enabled: bool):
         yield lambda message: status.update(f"scoring: {message}")
 
 
-def _caption_missing(
-    loaded, store, todo: list[str], prompt: str, batch_size: int,
-    save: Callable[[dict[str, str]], None], progress, task,
-) -> None:
-    """Caption ``todo`` in store order; each batch's images are read (``Store.images``: only their row
-    groups) when the batch starts, and the batch is saved before the next starts."""
-    from annotations.schema import decode_image
-    from omnidiff.models.base import CaptionRequest
-
+def _batches(store, todo: list[str], prompt: str, batch_size: int) -> Iterator[Batch]:
+    """``todo`` in store order, a batch at a time; each batch's images are read (``Store.images``: only their
+    row groups) when the captioner asks for it."""
     for start in range(0, len(todo), batch_size):
         ids = todo[start:start + batch_size]
         images = store.images(ids)
         for pid in ids:
             if images[pid]["image_before"] is None or images[pid]["image_after"] is None:
                 raise OmniDiffError(f"pair {pid}: missing image in {store.root}")
-        requests = [CaptionRequest(pid, decode_image(images[pid]["image_before"]).convert("RGB"),
-                                   decode_image(images[pid]["image_after"]).convert("RGB"), prompt) for pid in ids]
-        captions = loaded.model.caption(requests)
-        if not isinstance(captions, list) or len(captions) != len(requests):
-            raise OmniDiffError(f"model {loaded.manifest.name} returned {len(captions)} captions for {len(requests)} pairs")
-        save({pid: ("" if c is None else str(c)) for pid, c in zip(ids, captions)})
-        progress.advance(task, len(ids))
+        yield Batch(ids, [(images[pid]["image_before"], images[pid]["image_after"]) for pid in ids], prompt)
 
 
-def output_settings(loaded) -> dict[str, Any]:
+def _caption_missing(
+    captioner: Captioner, store, todo: list[str], prompt: str, batch_size: int,
+    save: Callable[[dict[str, str]], None], progress, task,
+) -> None:
+    """Caption ``todo``; each batch's answers are saved as they arrive."""
+    for batch, captions in captioner.caption(_batches(store, todo, prompt, batch_size)):
+        if not isinstance(captions, list) or len(captions) != len(batch.pair_ids):
+            raise OmniDiffError(f"model {captioner.name} returned {len(captions)} captions for {len(batch.pair_ids)} pairs")
+        save({pid: ("" if c is None else str(c)) for pid, c in zip(batch.pair_ids, captions)})
+        progress.advance(task, len(batch.pair_ids))
+
+
+def output_settings(captioner: Captioner) -> dict[str, Any]:
     """The generation settings of the cache key: the options that change what the model says."""
-    params = {p.name: p for p in type(loaded.model).params}
-    return {k: v for k, v in sorted(loaded.options.items()) if getattr(params.get(k), "affects_output", True)}
+    params = {p.name: p for p in captioner.params}
+    return {k: v for k, v in sorted(captioner.options.items()) if getattr(params.get(k), "affects_output", True)}
 
 
 def plan_targets(config: EvalConfig) -> tuple[list[EvalTarget], list[str]]:
@@ -150,7 +154,6 @@ def run_eval(config: EvalConfig, report: Callable[[str], None] | None = None) ->
     from omnidiff.metrics import score_captions
     from omnidiff.metrics.hygiene import check_max_tokens
     from omnidiff.models.base import EvalContext
-    from omnidiff.models.registry import load_model, model_fingerprint
 
     if config.limit is not None and config.limit < 1:
         raise OmniDiffError("--limit must be at least 1")
@@ -164,13 +167,13 @@ def run_eval(config: EvalConfig, report: Callable[[str], None] | None = None) ->
     run_name = config.name or config.model
     # held before the model loads or any request is sent: a second eval of the same exits at once
     locks = lock_results(config.results, run_name, [(t.bench.name, t.split) for t in targets])
-    try:
-        loaded = load_model(config.model, config.model_args)  # a model that cannot run says so even with no data
+    try:  # a model that cannot run says so even with no data
+        captioner = open_captioner(config.model, config.model_args, config.backend, config.ray_address, report)
     except BaseException:
         locks.close()
         raise
     if not targets:
-        loaded.model.close()
+        captioner.close()
         locks.close()
         root = data_root(config.data_root)
         raise OmniDiffError(f"no benchmark store found under {root} (see the lines above for how to make them)")
@@ -193,9 +196,9 @@ def run_eval(config: EvalConfig, report: Callable[[str], None] | None = None) ->
             subsets = bench.subsets(records)
             prompt = prompt_for(bench.name)
             first_store = target.stores[0]
-            loaded.model.prepare(EvalContext(bench.name, split, first_store.root, Path(config.results) / MODEL_STATE_DIR))
-            fingerprint = model_fingerprint(loaded.manifest, loaded.model, loaded.options)
-            settings = output_settings(loaded)
+            fingerprint = captioner.prepare(EvalContext(bench.name, split, first_store.root,
+                                                        Path(config.results) / MODEL_STATE_DIR))
+            settings = output_settings(captioner)
             wanted = set(ids)
             contents: dict[str, str] = {}  # pair id -> the content key of both images (the cache keys by it)
             for store, part in target.parts:
@@ -215,7 +218,7 @@ def run_eval(config: EvalConfig, report: Callable[[str], None] | None = None) ->
                     mine = {r.pair_id for r in part}
                     todo_here = [pid for pid in todo if pid in mine]
                     if todo_here:
-                        _caption_missing(loaded, store, todo_here, prompt, config.batch_size, save, progress, task)
+                        _caption_missing(captioner, store, todo_here, prompt, config.batch_size, save, progress, task)
             missing = [pid for pid in ids if pid not in captions]
             if missing:
                 raise OmniDiffError(f"{len(missing)} pairs were not captioned (first: {missing[0]})")
@@ -232,8 +235,8 @@ def run_eval(config: EvalConfig, report: Callable[[str], None] | None = None) ->
                 notes["limit"] = f"first {len(ids)} of {total_available} pairs (--limit {config.limit})"
             run_info = {
                 "model": config.model, "name": run_name, "model_fingerprint": fingerprint,
-                "options": {k: v for k, v in loaded.options.items()}, "limit": config.limit, "prompt": prompt,
-                "max_tokens": config.max_tokens,
+                "options": dict(captioner.options), "limit": config.limit, "prompt": prompt,
+                "max_tokens": config.max_tokens, "backend": captioner.backend,
             }
             scores = _write_result(folder, target, result, notes, ids, captions, run_info)
             outcomes.append(BenchmarkOutcome(bench.name, split, folder, len(ids), len(ids) - cached, cached, empty, scores))
@@ -241,7 +244,7 @@ def run_eval(config: EvalConfig, report: Callable[[str], None] | None = None) ->
         if meteor is not None:
             meteor.close()
         cache.close()
-        loaded.model.close()
+        captioner.close()
         locks.close()
     return outcomes
 

@@ -45,6 +45,7 @@ class CaptionModel(ABC):
 
     params: ClassVar[tuple[ModelParam, ...]] = ()
     version: ClassVar[str] = "1"  # bump when the same options give different captions
+    remote_api: ClassVar[bool] = False  # calls a server with its own concurrency: `eval --backend ray` makes no replicas
 
     def __init__(self, **options: Any) -> None:
         self.options = options

@@ -72,6 +72,7 @@ class OpenAICompatibleModel(CaptionModel):
     """Chat-completions client on the standard library (urllib), threads for concurrency."""
 
     version = "1"
+    remote_api = True
     params = (
         ModelParam("base_url", str, "https://api.openai.com/v1", "endpoint root, e.g. http://127.0.0.1:8000/v1"),
         ModelParam("model", str, "gpt-4o-mini", "model name the endpoint serves"),

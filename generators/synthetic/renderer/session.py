@@ -129,6 +129,14 @@ class BlenderSession:
         principled(self.ground_material, (0.3, 0.3, 0.3), 0.0, 0.8)
         self.ground.data.materials.append(self.ground_material)
 
+    def use_threads(self, threads: int | None) -> None:
+        """Render with ``threads`` CPU threads (None: Blender's default, every core of the machine). A worker
+        that shares a node with others (a Ray task given N CPUs) takes its share, not the whole node."""
+        r = self.scene.render
+        r.threads_mode = "AUTO" if threads is None else "FIXED"
+        if threads is not None:
+            r.threads = max(1, int(threads))
+
     def _pick_device(self) -> str:
         prefs = self.bpy.context.preferences.addons["cycles"].preferences
         for kind in ("OPTIX", "CUDA", "HIP", "METAL", "ONEAPI"):
