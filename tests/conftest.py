@@ -93,3 +93,54 @@ def small_store(tmp_path):
     store.append([make_record(i, split="test") for i in range(6)])
     store.append([make_record(i, split="train") for i in range(6, 10)])
     return store
+
+
+# -- one warm METEOR JVM per test process (see tests/metrics_helpers.py) ------------------------------
+@pytest.fixture(scope="session")
+def _warm_meteors():
+    from tests.metrics_helpers import WarmMeteors
+
+    warm = WarmMeteors()
+    yield warm
+    warm.close()
+
+
+@pytest.fixture
+def meteor_session(_warm_meteors):
+    """A running ``MeteorSession`` to pass as ``score_captions(..., meteor=meteor_session)``."""
+    return _warm_meteors.session()
+
+
+@pytest.fixture
+def shared_meteor(_warm_meteors, monkeypatch):
+    """In-process ``omnidiff score``/``eval`` runs of this test borrow the warm METEOR JVM instead of starting one."""
+    import omnidiff.metrics.meteor as meteor_module
+    import omnidiff.metrics.scorer as scorer_module
+
+    monkeypatch.setattr(scorer_module, "MeteorSession", _warm_meteors.borrow)
+    monkeypatch.setattr(meteor_module, "MeteorSession", _warm_meteors.borrow)
+
+
+@pytest.fixture
+def stock_meteor(_warm_meteors):
+    """pycocoevalcap's own ``Meteor``, running, for ``stock_scores(..., meteor=stock_meteor)``."""
+    return _warm_meteors.stock()
+
+
+# -- one rendered store per test process --------------------------------------------------------------
+@pytest.fixture(scope="session")
+def rendered_six(tmp_path_factory):
+    """``omnidiff render --scenes 1 --profile test --seed 3 --split test --pairs-per-scene 6``, rendered once per
+    test process (Blender is the slow part of the tests that read it). Read it; copy it to write into it."""
+    import importlib.util
+
+    if importlib.util.find_spec("bpy") is None:
+        pytest.skip("bpy is not installed")
+    import cli
+
+    out = tmp_path_factory.mktemp("rendered-six") / "store"
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["render", "--scenes", "1", "--profile", "test", "--seed", "3", "--split", "test",
+                  "--pairs-per-scene", "6", "--out", str(out)])
+    assert exc.value.code in (0, None)
+    return out

@@ -21,6 +21,9 @@ from tests.benchmarks_helpers import (
 )
 from tests.conftest import SHARED_BENCHMARKS
 
+# in-process `omnidiff score`/`eval` runs borrow one warm METEOR JVM (tests/metrics_helpers.py)
+pytestmark = pytest.mark.usefixtures("shared_meteor")
+
 DDLA = SHARED_BENCHMARKS / "spot-the-diff" / "ddla"
 
 

@@ -14,6 +14,9 @@ from conftest import make_record
 from tests.benchmarks_helpers import clevr_change_source, clevr_dc_source, iedit_source, spot_the_diff_source
 from tests.conftest import SHARED_BENCHMARKS
 
+# in-process `omnidiff score`/`eval` runs borrow one warm METEOR JVM (tests/metrics_helpers.py)
+pytestmark = pytest.mark.usefixtures("shared_meteor")
+
 OTHERS = ("clevr-change", "clevr-dc", "spot-the-diff", "iedit")
 
 

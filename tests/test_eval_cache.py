@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from PIL import Image
 
 from annotations import Store
@@ -9,6 +10,10 @@ from annotations.schema import sha256_hex
 from conftest import make_record, png_bytes
 from harness_helpers import TESTS_DIR, install_test_models
 from omnidiff.harness.cache import PredictionCache, images_key
+
+
+# in-process `omnidiff score`/`eval` runs borrow one warm METEOR JVM (tests/metrics_helpers.py)
+pytestmark = pytest.mark.usefixtures("shared_meteor")
 
 
 def test_same_ids_other_images_are_captioned_again(run_cli, tmp_path, monkeypatch):

@@ -18,6 +18,9 @@ from harness_helpers import TESTS_DIR, install_test_models
 
 from annotations import Store
 
+# in-process `omnidiff score`/`eval` runs borrow one warm METEOR JVM (tests/metrics_helpers.py)
+pytestmark = pytest.mark.usefixtures("shared_meteor")
+
 
 @pytest.fixture
 def test_models(tmp_path, monkeypatch):
@@ -218,22 +221,15 @@ def test_models_list_imports_no_model_module():
 
 @pytest.mark.blender
 @pytest.mark.slow
-def test_pixel_diff_on_a_rendered_store_matches_omnidiff_score(run_cli, tmp_path):
-    import importlib.util
-
-    if importlib.util.find_spec("bpy") is None:
-        pytest.skip("bpy is not installed")
-    store = tmp_path / "rendered"
-    made = run_cli("render", "--scenes", "1", "--profile", "test", "--pairs-per-scene", "3", "--split", "test", "--setting", "tabletop",
-                   "--seed", "3", "--out", store)
-    assert made.code == 0, made.err
+def test_pixel_diff_on_a_rendered_store_matches_omnidiff_score(run_cli, tmp_path, rendered_six):
+    store = rendered_six  # one scene, six pairs, rendered once (tests/conftest.py); eval and score only read it
     results = tmp_path / "results"
     res = run_cli("eval", "--model", "pixel-diff", "--benchmark", "omnidiff", "--data", store, "--results", results,
                   "--no-spice", "--no-progress")
     assert res.code == 0, res.err
     folder = results / "pixel-diff" / "omnidiff" / "test"
     scores = json.loads((folder / "scores.json").read_text())
-    assert scores["n"] == 3 and any(name.startswith("change_type/") for name in scores["subsets"])
+    assert scores["n"] == 6 and any(name.startswith("change_type/") for name in scores["subsets"])
     scored = run_cli("score", "--predictions", folder / "predictions.jsonl", "--references", store,
                      "--benchmark", "omnidiff", "--split", "test", "--no-spice")
     assert scored.code == 0, scored.err

@@ -13,6 +13,9 @@ from annotations import OmniDiffError, Store
 from omnidiff.models.base import CaptionRequest
 from omnidiff.models.registry import load_model
 
+# in-process `omnidiff score`/`eval` runs borrow one warm METEOR JVM (tests/metrics_helpers.py)
+pytestmark = pytest.mark.usefixtures("shared_meteor")
+
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 

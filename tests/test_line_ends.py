@@ -13,6 +13,9 @@ from harness_helpers import TESTS_DIR, install_test_models
 from annotations import Store
 
 # every line end str.splitlines knows, apart from \n and \r
+# in-process `omnidiff score`/`eval` runs borrow one warm METEOR JVM (tests/metrics_helpers.py)
+pytestmark = pytest.mark.usefixtures("shared_meteor")
+
 ODD_LINE_ENDS = "\u2028\x85\u2029\x0b\x0c\x1c\x1d\x1e"
 
 

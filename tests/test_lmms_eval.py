@@ -21,6 +21,9 @@ from PIL import Image
 from annotations import Store
 from omnidiff.benchmarks import get_benchmark
 
+# in-process `omnidiff score`/`eval` runs borrow one warm METEOR JVM (tests/metrics_helpers.py)
+pytestmark = pytest.mark.usefixtures("shared_meteor")
+
 HAS_LMMS = importlib.util.find_spec("lmms_eval") is not None
 HAS_BPY = importlib.util.find_spec("bpy") is not None
 NEEDS_LMMS_AND_BPY = [
@@ -104,16 +107,9 @@ def fixed_answers(store_path) -> dict[frozenset, str]:
     return answers
 
 
-@pytest.fixture(scope="module")
-def rendered(tmp_path_factory):
-    import cli
-
-    out = tmp_path_factory.mktemp("lmms") / "store"
-    with pytest.raises(SystemExit) as exc:
-        cli.main(["render", "--scenes", "1", "--profile", "test", "--seed", "3", "--split", "test",
-                  "--pairs-per-scene", "6", "--out", str(out)])
-    assert exc.value.code in (0, None)
-    return out
+@pytest.fixture
+def rendered(rendered_six):
+    return rendered_six  # one scene, six pairs (tests/conftest.py)
 
 
 @needs_lmms_and_bpy

@@ -13,6 +13,9 @@ from safetensors.torch import load_file
 from conftest import REPO, make_record
 from m3diff_helpers import rewrite_weights, single_thread
 
+# in-process `omnidiff score`/`eval` runs borrow one warm METEOR JVM (tests/metrics_helpers.py)
+pytestmark = pytest.mark.usefixtures("shared_meteor")
+
 TINY = ("--preset", "tiny-random", "--device", "cpu", "--save-every", "1", "--batch-size", "1", "--global-batch-size", "2")
 
 

@@ -24,6 +24,9 @@ from m3diff_helpers import (
 from omnidiff.models.m3diff.errors import CheckpointKeyError, M3DiffError
 from omnidiff.models.m3diff.pipeline import load_bundle, save_bundle
 
+# in-process `omnidiff score`/`eval` runs borrow one warm METEOR JVM (tests/metrics_helpers.py)
+pytestmark = pytest.mark.usefixtures("shared_meteor")
+
 ROWS = 320  # embedding rows: the tokenizer's ~300 tokens plus Qwen2-style padding rows
 
 

@@ -16,7 +16,7 @@ from omnidiff.metrics.cider import CiderCache
 from omnidiff.metrics.java import JavaError, find_java, parse_java_major
 from omnidiff.metrics.spice import CORENLP_JARS, SpiceSetup, find_spice
 from tests.conftest import SHARED_BENCHMARKS
-from tests.metrics_helpers import close_stock_meteor, stock_scores, synthetic_corpus
+from tests.metrics_helpers import stock_scores, stock_tokenize_once, synthetic_corpus
 
 DDLA = SHARED_BENCHMARKS / "spot-the-diff" / "ddla"
 DDLA_TABLE = {"Bleu_1": 0.296, "Bleu_2": 0.187, "Bleu_3": 0.118, "Bleu_4": 0.076,
@@ -38,27 +38,22 @@ def clevr_change_protocol(kinds: dict[str, str]) -> dict[str, list[str]]:
 
 
 @pytest.mark.timeout(300)
-def test_every_subset_equals_a_separate_stock_scoring():
-    from pycocoevalcap.meteor.meteor import Meteor
-
+def test_every_subset_equals_a_separate_stock_scoring(meteor_session, stock_meteor):
     preds, refs, kinds = synthetic_corpus(60, seed=7)
     preds["000001.png"] = "The RED cube, it changed... to \"blue\"!"  # punctuation and case go through PTB
     subsets = clevr_change_protocol(kinds)
     assert set(subsets) == {"total", "semantic", "distractor", "change_type/color", "change_type/material",
                             "change_type/addition", "change_type/disappearance", "change_type/movement"}
-    result = score_captions(preds, refs, subsets)
+    result = score_captions(preds, refs, subsets, meteor=meteor_session)
     assert result.n == 60 and result.subsets["total"]["n"] == 60
-    meteor = Meteor()
-    try:
-        for name, ids in subsets.items():
-            expected = stock_scores(preds, refs, ids, meteor=meteor)
-            got = result.subsets[name]["metrics"]
-            assert result.subsets[name]["n"] == len(ids)
-            for metric in STOCK_METRICS:
-                assert got[metric] == pytest.approx(expected[metric], abs=1e-9, rel=0), (name, metric)
-            assert got["SPICE"] is None
-    finally:
-        close_stock_meteor(meteor)
+    tokenized = stock_tokenize_once(preds, refs, list(preds))  # PTB tokenizes line by line: slices are per-subset runs
+    for name, ids in subsets.items():
+        expected = stock_scores(preds, refs, ids, meteor=stock_meteor, tokenized=tokenized)
+        got = result.subsets[name]["metrics"]
+        assert result.subsets[name]["n"] == len(ids)
+        for metric in STOCK_METRICS:
+            assert got[metric] == pytest.approx(expected[metric], abs=1e-9, rel=0), (name, metric)
+        assert got["SPICE"] is None
     assert result.metrics == result.subsets["total"]["metrics"]
     # subsets really differ: CIDEr of a subset is not the total's
     assert result.subsets["semantic"]["metrics"]["CIDEr"] != result.metrics["CIDEr"]
@@ -96,6 +91,7 @@ def test_cider_cache_weighs_ngrams_found_in_every_document_exactly_zero():
 
 
 @pytest.mark.timeout(300)
+@pytest.mark.usefixtures("shared_meteor")
 def test_ddla_table_through_omnidiff_score(run_cli):
     res = run_cli("score", "--predictions", DDLA / "predfile.json", "--references", DDLA / "gtfile.json")
     assert res.code == 0, res.err
@@ -108,6 +104,7 @@ def test_ddla_table_through_omnidiff_score(run_cli):
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.usefixtures("shared_meteor")
 def test_score_jsonl_with_subsets_file(run_cli, tmp_path):
     preds, refs, kinds = synthetic_corpus(12, seed=5)
     pfile, rfile, sfile = tmp_path / "p.jsonl", tmp_path / "r.jsonl", tmp_path / "s.json"
@@ -127,6 +124,7 @@ def test_score_jsonl_with_subsets_file(run_cli, tmp_path):
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.usefixtures("shared_meteor")
 def test_score_against_a_store(run_cli, small_store, tmp_path):
     ids = small_store.pair_ids(split="test")
     pfile = tmp_path / "p.jsonl"

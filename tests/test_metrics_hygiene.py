@@ -57,17 +57,18 @@ def _first_words(text: str, n: int) -> str:
 
 
 @pytest.fixture(scope="module")
-def odd_result():
+def odd_result(_warm_meteors):
     subsets = {"stock_safe": STOCK_SAFE, "cr": ["cr"], "unicode": ["unicode"], "long": ["long"]}
-    return score_captions(ODD_PREDICTIONS, ODD_REFERENCES, subsets, spice=False, max_tokens=CUT)
+    return score_captions(ODD_PREDICTIONS, ODD_REFERENCES, subsets, spice=False, max_tokens=CUT,
+                          meteor=_warm_meteors.session())
 
 
 @pytest.mark.timeout(600)
-def test_odd_captions_score_as_pycocoevalcap_scores_them(odd_result):
+def test_odd_captions_score_as_pycocoevalcap_scores_them(odd_result, stock_meteor):
     # with the cut asked for, the 2,000-word captions are scored as their first CUT tokens
     preds = {**ODD_PREDICTIONS, "long": _first_words(ODD_PREDICTIONS["long"], CUT)}
     refs = {**ODD_REFERENCES, "long": [_first_words(ODD_REFERENCES["long"][0], CUT)]}
-    expected = stock_scores(preds, refs, STOCK_SAFE)
+    expected = stock_scores(preds, refs, STOCK_SAFE, meteor=stock_meteor)
     got = odd_result.subsets["stock_safe"]["metrics"]
     for metric in STOCK_METRICS:
         assert got[metric] == pytest.approx(expected[metric], abs=1e-9, rel=0), metric
@@ -131,21 +132,19 @@ def long_corpus():
 
 
 @pytest.mark.timeout(900)
-def test_long_captions_score_as_stock_by_default_and_are_cut_only_when_asked(long_corpus):
-    from tests.metrics_helpers import close_stock_meteor
-
+def test_long_captions_score_as_stock_by_default_and_are_cut_only_when_asked(long_corpus, meteor_session,
+                                                                           stock_meteor):
     preds, refs = long_corpus
     ids = list(refs)
     shorter = [i for i in ids if i != "rambling"]  # METEOR is compared on these (stock METEOR is slow on 5,000 words)
     messages: list[str] = []
     whole = score_captions(preds, refs, {"shorter": shorter, "rambling": ["rambling"]}, spice=False,
-                           progress=messages.append)
+                           progress=messages.append, meteor=meteor_session)
     assert "max_tokens" not in whole.notes
     assert any("over 400 tokens" in m and "may take minutes" in m for m in messages)  # the slow part is announced
 
     from pycocoevalcap.bleu.bleu import Bleu
     from pycocoevalcap.cider.cider import Cider
-    from pycocoevalcap.meteor.meteor import Meteor
     from pycocoevalcap.rouge.rouge import Rouge
     from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
 
@@ -164,15 +163,11 @@ def test_long_captions_score_as_stock_by_default_and_are_cut_only_when_asked(lon
     rambling = whole.subsets["rambling"]["metrics"]["Bleu_1"]
     assert rambling < 0.05  # the runaway generation is not rewarded
 
-    cut = score_captions(preds, refs, {"rambling": ["rambling"]}, spice=False, max_tokens=400)
+    cut = score_captions(preds, refs, {"rambling": ["rambling"]}, spice=False, max_tokens=400, meteor=meteor_session)
     assert "--max-tokens 400" in cut.notes["max_tokens"] and "2 caption(s) were longer" in cut.notes["max_tokens"]
     cut_preds = {**preds, "rambling": _first_words(preds["rambling"], 400), "medium": _first_words(preds["medium"], 400)}
-    meteor = Meteor()  # one stock JVM for both comparisons
-    try:
-        expected_whole = stock_scores(preds, refs, shorter, meteor=meteor)  # 600 words, uncut
-        expected_cut = stock_scores(cut_preds, refs, ["rambling"], meteor=meteor)
-    finally:
-        close_stock_meteor(meteor)
+    expected_whole = stock_scores(preds, refs, shorter, meteor=stock_meteor)  # 600 words, uncut
+    expected_cut = stock_scores(cut_preds, refs, ["rambling"], meteor=stock_meteor)
     for metric in STOCK_METRICS:
         assert whole.subsets["shorter"]["metrics"][metric] == pytest.approx(expected_whole[metric], abs=1e-9, rel=0), metric
         assert cut.subsets["rambling"]["metrics"][metric] == pytest.approx(expected_cut[metric], abs=1e-9, rel=0), metric
@@ -203,10 +198,10 @@ def test_pair_without_prediction_is_an_error_unless_allowed():
 
 
 @pytest.mark.timeout(300)
-def test_allow_missing_scores_the_predicted_pairs_only():
+def test_allow_missing_scores_the_predicted_pairs_only(meteor_session):
     refs = {"a": ["the red cube moved"], "b": ["a sphere appeared"], "c": ["nothing changed"]}
     result = score_captions({"a": "the red cube moved", "b": "a sphere appeared"}, refs,
-                            {"all": ["a", "b", "c"]}, spice=False, allow_missing=True)
+                            {"all": ["a", "b", "c"]}, spice=False, allow_missing=True, meteor=meteor_session)
     assert result.n == 2 and result.subsets["all"]["n"] == 2
     assert "1 reference pairs without a prediction" in result.notes["missing_predictions"]
     assert result.metrics["Bleu_1"] == pytest.approx(1.0, abs=1e-6)
@@ -264,6 +259,7 @@ def test_a_meteor_that_stops_answering_is_stopped_not_waited_for(monkeypatch):
 
 
 @pytest.mark.timeout(300)
+@pytest.mark.usefixtures("shared_meteor")
 def test_the_cut_is_asked_by_name_on_the_command_line_and_recorded(run_cli, tmp_path):
     from annotations import Store
     from tests.conftest import make_record

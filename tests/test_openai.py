@@ -19,6 +19,9 @@ from annotations import OmniDiffError, Store
 from omnidiff.models.base import CaptionRequest
 from omnidiff.models.registry import load_model
 
+# in-process `omnidiff score`/`eval` runs borrow one warm METEOR JVM (tests/metrics_helpers.py)
+pytestmark = pytest.mark.usefixtures("shared_meteor")
+
 KEY = "sk-test-7f3a9c1e-never-print-me"
 
 

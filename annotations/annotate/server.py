@@ -373,6 +373,9 @@ class BoundedHTTPServer(ThreadingHTTPServer):
     """One thread per connection, at most ``max_connections`` of them; more are answered 503 and closed."""
 
     daemon_threads = True
+    # the listen backlog (socketserver's default is 5): connections past it wait a second or more for the
+    # kernel's SYN retry instead of being answered 503 at once by ``process_request``
+    request_queue_size = 128
 
     def __init__(self, address, handler, max_connections: int = MAX_CONNECTIONS) -> None:
         self._slots = threading.BoundedSemaphore(max_connections)
